@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from starlette.requests import HTTPConnection
+from strawberry.dataloader import DataLoader
+
+from server.db import Database
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+@dataclass
+class Loaders:
+    """The request's DataLoaders, each built on first use from a domain's ``loaders.py``
+    factory, so a query pays only for the loaders it touches and nothing is shared between
+    requests."""
+
+    db: Database
+    _made: dict[Callable[[Database], Any], Any] = field(default_factory=dict)
+
+    def get(self, factory: Callable[[Database], DataLoader[K, V]]) -> DataLoader[K, V]:
+        loader = self._made.get(factory)
+        if loader is None:
+            loader = self._made[factory] = factory(self.db)
+        return loader  # type: ignore[no-any-return]
+
+
+@dataclass
+class Context:
+    request: HTTPConnection
+    db: Database
+    loaders: Loaders
+    now: dt.datetime

@@ -1,0 +1,55 @@
+"""Relay plumbing shared by the domains' GraphQL types: global ids and keyset connections."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+import strawberry
+from strawberry import relay
+
+from server.errors import BadRequest
+from server.pagination import Page
+
+
+class InvalidGlobalId(BadRequest):
+    code = "INVALID_ID"
+    default_message = "That id is not a valid Moot id."
+
+
+def int_ids(node_ids: Iterable[str]) -> list[int]:
+    out = []
+    for raw in node_ids:
+        if not raw.isdigit() or len(raw) > 18:
+            raise InvalidGlobalId
+        out.append(int(raw))
+    return out
+
+
+@strawberry.type(description="A page of results, with the total number of matches.")
+class CountedConnection(relay.Connection[relay.NodeType]):
+    total_count: int = strawberry.field(description="How many items match, across all pages.")
+
+
+R = TypeVar("R")
+N = TypeVar("N")
+C = TypeVar("C", bound=CountedConnection[Any])
+
+
+def to_connection(
+    cls: type[C], page: Page[R], convert: Callable[[R], N], *, after: str | None
+) -> C:
+    edges = [
+        relay.Edge(cursor=cursor, node=convert(item))
+        for cursor, item in zip(page.cursors, page.items, strict=True)
+    ]
+    return cls(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=page.has_next,
+            has_previous_page=after is not None,
+            start_cursor=page.cursors[0] if page.cursors else None,
+            end_cursor=page.end_cursor,
+        ),
+        total_count=page.total or 0,
+    )

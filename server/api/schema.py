@@ -1,0 +1,42 @@
+"""The public GraphQL schema, assembled from the domains' types."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry import relay
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
+from strawberry.schema.config import StrawberryConfig
+
+from server.api.errors import MootErrors
+from server.calls.gql import Call, CallsQuery, Organiser, Phase, Region
+from server.events.gql import Event, Venue
+from server.ideas.gql import Idea
+from server.outcomes.gql import Outcome
+
+# Decidim ships depth 15 and 5 aliases; ours are in the same spirit and documented at /api.
+MAX_DEPTH = 12
+MAX_ALIASES = 15
+MAX_TOKENS = 2000
+
+
+@strawberry.type(description="Moot's public API: calls, ideas, events and their outcomes.")
+class Query(CallsQuery):
+    node: relay.Node = relay.node(description="Fetch any object by its global id.")
+    nodes: list[relay.Node] = relay.node(description="Fetch several objects by global id.")
+
+
+schema = strawberry.Schema(
+    query=Query,
+    types=[Call, Region, Organiser, Phase, Event, Venue, Idea, Outcome],
+    extensions=[
+        MootErrors,
+        QueryDepthLimiter(max_depth=MAX_DEPTH),
+        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+    ],
+    config=StrawberryConfig(auto_camel_case=True),
+)
+
+
+def sdl() -> str:
+    return schema.as_str() + "\n"

@@ -1,0 +1,63 @@
+"""The ASGI application factory: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from server import health, secrets
+from server.api.view import GraphQLApp
+from server.calls import pages as call_pages
+from server.db import Database, create_engine
+from server.middleware import AccessLogMiddleware, SecurityHeadersMiddleware
+from server.settings import Settings
+from server.web import EXCEPTION_HANDLERS, build_templates
+
+
+def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
+    """Build the app. ``db`` lets tests hand in a database bound to their own transaction;
+    otherwise the app owns an engine for ``settings.database_url`` and disposes of it on exit."""
+    if db is None:
+        if settings.database_url is None:
+            raise ValueError("create_app needs settings.database_url (moot serve sets it)")
+        owned = Database(
+            create_engine(
+                settings.database_url, pool_size=settings.db_pool_size, timeout=settings.db_timeout
+            )
+        )
+    database = db or owned
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if db is None:
+            await database.dispose()
+
+    graphql = GraphQLApp(database)
+    app = Starlette(
+        debug=False,
+        routes=[
+            *health.routes,
+            *call_pages.routes,
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            Mount("/static", StaticFiles(directory=settings.web_dir / "static"), name="static"),
+        ],
+        middleware=[
+            Middleware(AccessLogMiddleware),
+            Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
+        ],
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.templates = build_templates(settings)
+    app.state.secret_key = secrets.load_or_create(
+        settings.secrets_dir, "secret_key", settings.secret_key
+    )
+    return app

@@ -1,0 +1,188 @@
+"""Calls, their phases, regions and organisers: the rules and the writes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.calls.models import Call, Organiser, Phase, PhaseKind, Region
+from server.errors import Conflict, NotFound, ValidationFailed
+from server.pagination import Page, clamp_page_size, decode_cursor, encode_cursor
+
+_SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def _check_slug(slug: str) -> None:
+    if not _SLUG.match(slug) or len(slug) > 80:
+        raise ValidationFailed(
+            "Use lower-case letters, digits and single hyphens (at most 80 characters).",
+            field="slug",
+        )
+
+
+async def create_region(session: AsyncSession, *, slug: str, name: str) -> Region:
+    _check_slug(slug)
+    if await session.scalar(select(Region.id).where(Region.slug == slug)):
+        raise Conflict(f"A region called {slug!r} already exists.", field="slug")
+    region = Region(slug=slug, name=name.strip())
+    session.add(region)
+    await session.flush()
+    return region
+
+
+async def create_organiser(
+    session: AsyncSession, *, slug: str, name: str, region: Region, website: str | None = None
+) -> Organiser:
+    _check_slug(slug)
+    if await session.scalar(select(Organiser.id).where(Organiser.slug == slug)):
+        raise Conflict(f"An organiser called {slug!r} already exists.", field="slug")
+    organiser = Organiser(slug=slug, name=name.strip(), region_id=region.id, website=website)
+    session.add(organiser)
+    await session.flush()
+    return organiser
+
+
+@dataclass(frozen=True, slots=True)
+class PhaseInput:
+    kind: PhaseKind
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallInput:
+    slug: str
+    title: str
+    summary: str
+    phases: Sequence[PhaseInput]
+    description: str = ""
+    tags: Sequence[str] = field(default_factory=tuple)
+
+
+def _validate_call(data: CallInput) -> None:
+    errors: dict[str, str] = {}
+    if not data.title.strip():
+        errors["title"] = "Give the call a title."
+    elif len(data.title) > 200:
+        errors["title"] = "Keep the title to 200 characters or fewer."
+    if not data.summary.strip():
+        errors["summary"] = "Give the call a one-line summary."
+    elif len(data.summary) > 500:
+        errors["summary"] = "Keep the summary to 500 characters or fewer."
+    if not _SLUG.match(data.slug) or len(data.slug) > 80:
+        errors["slug"] = "Use lower-case letters, digits and single hyphens (at most 80)."
+    if not data.phases:
+        errors["phases"] = "A call needs at least one phase."
+    for i, phase in enumerate(data.phases):
+        if phase.starts_at.tzinfo is None or phase.ends_at.tzinfo is None:
+            errors["phases"] = f"Phase {i + 1}: dates need a time zone."
+        elif phase.ends_at <= phase.starts_at:
+            errors["phases"] = f"Phase {i + 1} ({phase.title}) must end after it starts."
+        elif i and phase.starts_at < data.phases[i - 1].ends_at:
+            errors["phases"] = f"Phase {i + 1} ({phase.title}) overlaps the phase before it."
+    if errors:
+        raise ValidationFailed(errors=errors)
+
+
+async def create_call(
+    session: AsyncSession, data: CallInput, *, organiser: Organiser, region: Region
+) -> Call:
+    _validate_call(data)
+    if await session.scalar(select(Call.id).where(Call.slug == data.slug)):
+        raise Conflict("Another call already uses that address.", field="slug")
+    call = Call(
+        slug=data.slug,
+        title=data.title.strip(),
+        summary=data.summary.strip(),
+        description=data.description,
+        tags=[t.strip().lower() for t in data.tags if t.strip()],
+        organiser_id=organiser.id,
+        region_id=region.id,
+        opens_at=data.phases[0].starts_at,
+        closes_at=data.phases[-1].ends_at,
+    )
+    session.add(call)
+    await session.flush()
+    session.add_all(
+        Phase(
+            call_id=call.id, position=i, kind=p.kind, title=p.title.strip(),
+            description=p.description, starts_at=p.starts_at, ends_at=p.ends_at,
+        )  # fmt: skip
+        for i, p in enumerate(data.phases)
+    )
+    await session.flush()
+    return call
+
+
+async def get_call(session: AsyncSession, slug: str) -> Call:
+    call = await session.scalar(select(Call).where(Call.slug == slug))
+    if call is None:
+        raise NotFound("There is no call at that address.")
+    return call
+
+
+async def phases_of(session: AsyncSession, call_id: int) -> list[Phase]:
+    rows = await session.scalars(
+        select(Phase).where(Phase.call_id == call_id).order_by(Phase.position)
+    )
+    return list(rows)
+
+
+async def phases_for(session: AsyncSession, call_ids: Sequence[int]) -> dict[int, list[Phase]]:
+    """Phases of several calls in one query, keyed by call id."""
+    grouped: dict[int, list[Phase]] = {cid: [] for cid in call_ids}
+    rows = await session.scalars(
+        select(Phase).where(Phase.call_id.in_(call_ids)).order_by(Phase.call_id, Phase.position)
+    )
+    for phase in rows:
+        grouped[phase.call_id].append(phase)
+    return grouped
+
+
+def current_phase(phases: Sequence[Phase], now: dt.datetime) -> Phase | None:
+    return next((p for p in phases if p.starts_at <= now < p.ends_at), None)
+
+
+def next_phase(phases: Sequence[Phase], now: dt.datetime) -> Phase | None:
+    return next((p for p in phases if p.starts_at > now), None)
+
+
+async def list_open_calls(
+    session: AsyncSession, *, now: dt.datetime, first: int | None = None, after: str | None = None
+) -> Page[Call]:
+    """Calls open now, closing soonest first."""
+    size = clamp_page_size(first)
+    query = select(Call).where(Call.opens_at <= now, Call.closes_at > now)
+    if after is not None:
+        closes_at, call_id = decode_cursor(after, (dt.datetime, int))
+        query = query.where(tuple_(Call.closes_at, Call.id) > tuple_(closes_at, call_id))
+    rows = list(await session.scalars(query.order_by(Call.closes_at, Call.id).limit(size + 1)))
+    items = rows[:size]
+    total = await session.scalar(
+        select(func.count()).select_from(Call).where(Call.opens_at <= now, Call.closes_at > now)
+    )
+    return Page(
+        items=items,
+        cursors=[encode_cursor((c.closes_at, c.id)) for c in items],
+        has_next=len(rows) > size,
+        total=total,
+    )
+
+
+async def list_regions(session: AsyncSession) -> list[Region]:
+    return list(await session.scalars(select(Region).order_by(Region.name)))
+
+
+async def list_past_calls(session: AsyncSession, *, now: dt.datetime, limit: int = 10) -> list[Call]:
+    rows = await session.scalars(
+        select(Call).where(Call.closes_at <= now).order_by(Call.closes_at.desc(), Call.id.desc())
+        .limit(limit)
+    )  # fmt: skip
+    return list(rows)

@@ -1,0 +1,183 @@
+"""The ``moot`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from server.settings import PROJECT_ROOT, Settings, SettingsError
+
+app = typer.Typer(help="Moot: open policy-making and micro-participation.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+demo_app = typer.Typer(help="Demo content.", no_args_is_help=True)
+schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(demo_app, name="demo")
+app.add_typer(schema_app, name="schema")
+
+log = logging.getLogger("moot")
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        typer.secho(f"Configuration error: {exc}", fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+@contextlib.contextmanager
+def _database(settings: Settings) -> Iterator[str]:
+    """The database URL: DATABASE_URL, or the private cluster, started for as long as needed."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    from server.pg import PostgresNotFound, running_cluster
+
+    try:
+        with running_cluster(settings.pg_dir) as cluster:
+            yield cluster.url()
+    except PostgresNotFound as exc:
+        typer.secho(str(exc), fg="red", err=True)
+        raise typer.Exit(2) from None
+
+
+async def _load_demo(url: str) -> list[str]:
+    from server import demo
+    from server.db import Database, create_engine
+    from server.web import now
+
+    db = Database(create_engine(url, pool_size=1))
+    try:
+        async with db.session() as session, session.begin():
+            return await demo.load(session, now=now())
+    finally:
+        await db.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on [env HOST].")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on [env PORT].")] = None,
+    reload: Annotated[bool, typer.Option(help="Restart when code changes (development).")] = False,
+    workers: Annotated[int, typer.Option(help="Worker processes.", min=1, max=64)] = 1,
+    demo: Annotated[bool, typer.Option(help="Load the demo content before serving.")] = False,
+) -> None:
+    """Migrate the database, optionally load the demo, and serve Moot over HTTP."""
+    import uvicorn
+
+    from server import migrate
+
+    settings = _settings()
+    _configure_logging(settings)
+    with _database(settings) as url:
+        migrate.upgrade(url)
+        if demo:
+            created = asyncio.run(_load_demo(url))
+            log.info("demo content: %s", ", ".join(created) or "already loaded")
+        # Worker processes build their app from the environment: hand them the resolved URL.
+        os.environ["DATABASE_URL"] = url
+        bind_host, bind_port = host or settings.host, port or settings.port
+        typer.echo(f"Moot is serving on http://{bind_host}:{bind_port}  (Ctrl-C to stop)")
+        uvicorn.run(
+            "server.asgi:app",
+            factory=True,
+            host=bind_host,
+            port=bind_port,
+            reload=reload,
+            reload_dirs=[str(PROJECT_ROOT / "server"), str(PROJECT_ROOT / "web")] if reload else None,
+            workers=None if reload else workers,
+            access_log=False,  # our middleware logs one structured line per request
+            log_level=settings.log_level.lower(),
+            proxy_headers=True,
+        )
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    from server import migrate
+
+    settings = _settings()
+    _configure_logging(settings)
+    with _database(settings) as url:
+        migrate.upgrade(url, revision)
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. -1 or base.")) -> None:
+    """Revert migrations down to REVISION."""
+    from server import migrate
+
+    settings = _settings()
+    _configure_logging(settings)
+    with _database(settings) as url:
+        migrate.downgrade(url, revision)
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the revision the database is at."""
+    from server import migrate
+
+    settings = _settings()
+    with _database(settings) as url:
+        migrate.current(url)
+
+
+@db_app.command("revision")
+def db_revision(message: Annotated[str, typer.Option("-m", help="What the change does.")]) -> None:
+    """Write a new migration from the difference between the models and the database."""
+    from server import migrate
+
+    settings = _settings()
+    with _database(settings) as url:
+        migrate.upgrade(url)
+        migrate.revision(url, message)
+
+
+@demo_app.command("load")
+def demo_load() -> None:
+    """Load the demo content (safe to run again: what exists is kept)."""
+    from server import migrate
+
+    settings = _settings()
+    _configure_logging(settings)
+    with _database(settings) as url:
+        migrate.upgrade(url)
+        created = asyncio.run(_load_demo(url))
+    typer.echo(f"Loaded: {', '.join(created)}" if created else "Demo content is already loaded.")
+
+
+@schema_app.command("print")
+def schema_print(
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the GraphQL schema (SDL), as kept in graphql/schema.graphql."""
+    from server.api.schema import sdl
+
+    text = sdl()
+    if out:
+        out.write_text(text)
+    else:
+        typer.echo(text, nl=False)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,183 @@
+"""Demo content that shows Moot off: a live Open Ideas Day call and a closed call with answers.
+
+Loading is idempotent (each call is skipped when its slug exists) and goes through the same
+service functions as the pages and the API, so the demo obeys every rule real data does. Dates are
+relative to the moment of loading, so a fresh demo always has an open call.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.calls import service as calls
+from server.calls.models import Call, Organiser, PhaseKind, Region
+from server.calls.service import CallInput, PhaseInput
+from server.events import service as events
+from server.events.service import VenueInput
+from server.ideas import service as ideas
+from server.outcomes import service as outcomes
+from server.outcomes.models import OutcomeStatus
+
+LONDON = ZoneInfo("Europe/London")
+
+FUTURES = "south-west-futures-open-ideas-day"
+RIVERSIDE = "exeter-riverside-spaces"
+
+FUTURES_DESCRIPTION = """\
+What should the South West be like in 2050? **South West Futures** brings residents, councils,
+businesses and community groups together to answer that question, in three steps:
+
+1. **Call for ideas** – share your ideas online, read and discuss other people's.
+2. **Open Ideas Day** – the most promising ideas become topics for sessions held on the same
+   day in Exeter, Honiton and Penryn. Anyone can come; places are limited at each venue.
+3. **Follow-up** – councillors answer every idea, and the solutions from the day are published.
+
+Ideas can be about anything that shapes the region's future: transport, housing, work, nature,
+energy, culture or how decisions are made.
+"""
+
+FUTURES_IDEAS = [
+    ("Night buses between Exeter, Crediton and Cullompton",
+     "The last bus leaves before 11pm. Hospitality workers and students need a way home. "
+     "A Friday and Saturday night service would also cut drink-driving."),
+    ("Community energy on every school roof",
+     "Schools have big flat roofs and use most power in daylight. A community energy "
+     "co-operative could fund panels and share the savings with the school."),
+    ("Repair cafés in libraries",
+     "Monthly repair cafés in branch libraries: volunteers fix small appliances, clothes and "
+     "bikes. Less waste, and a reason to visit the library."),
+    ("Safe cycle route from Penryn to Falmouth",
+     "The A39 is frightening on a bike. A separated path along the old railway line would link "
+     "the campus, the town and the docks."),
+    ("Affordable homes above high-street shops",
+     "Many flats above shops in Honiton stand empty. Grants to convert them would bring people "
+     "back into the town centre."),
+    ("A citizens' assembly on the region's water",
+     "Sewage spills, droughts and floods: a citizens' assembly of 50 residents chosen by lot "
+     "could weigh the trade-offs and recommend a plan."),
+]
+
+RIVERSIDE_IDEAS = [
+    ("Open-air cinema on the Quay",
+     "Summer film nights on the Quay with deckchairs, run with local cafés.",
+     OutcomeStatus.ACCEPTED,
+     "We will run four film nights on the Quay from June, with the Quay traders. Dates will be "
+     "published on the council's website in April."),
+    ("More benches and shade along the Riverside Valley Park",
+     "There is almost nowhere to sit between the Mill on the Exe and Countess Wear.",
+     OutcomeStatus.PARTLY_ACCEPTED,
+     "Twelve new benches will be installed this year. Tree planting for shade is part of the "
+     "2027 park plan, so we cannot add it now."),
+    ("Free parking on the Quay on Sundays",
+     "Families would visit more if parking were free on Sundays.",
+     OutcomeStatus.NOT_TAKEN_FORWARD,
+     "Parking income pays for the Quay's upkeep, and the Quay is well served by buses and the "
+     "cycle network. We will instead extend the Sunday park-and-ride to the Quay."),
+    ("A lido in the old canal basin",
+     "Outdoor swimming in a clean, supervised basin, like the lidos in Bristol and Penzance.",
+     OutcomeStatus.UNDER_CONSIDERATION,
+     "A feasibility study on water quality and costs will report to the Executive in March."),
+]
+
+
+def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
+    return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
+
+
+async def _region_and_organisers(session: AsyncSession) -> tuple[Region, Organiser, Organiser]:
+    region = await session.scalar(select(Region).where(Region.slug == "south-west"))
+    if region is None:
+        region = await calls.create_region(session, slug="south-west", name="South West")
+    found = {
+        o.slug: o
+        for o in await session.scalars(
+            select(Organiser).where(Organiser.slug.in_(["south-west-futures", "exeter-city-council"]))
+        )
+    }
+    partnership = found.get("south-west-futures") or await calls.create_organiser(
+        session, slug="south-west-futures", name="South West Futures Partnership", region=region
+    )
+    council = found.get("exeter-city-council") or await calls.create_organiser(
+        session, slug="exeter-city-council", name="Exeter City Council", region=region
+    )
+    return region, partnership, council
+
+
+async def load(session: AsyncSession, *, now: dt.datetime) -> list[str]:
+    """Load what is missing; returns the slugs of the calls created."""
+    region, partnership, council = await _region_and_organisers(session)
+    existing = set(await session.scalars(select(Call.slug).where(Call.slug.in_([FUTURES, RIVERSIDE]))))
+    created = []
+    today = now.astimezone(LONDON).date()
+    if FUTURES not in existing:
+        day = today + dt.timedelta(days=28)
+        call = await calls.create_call(
+            session,
+            CallInput(
+                slug=FUTURES,
+                title="South West Futures — Open Ideas Day",
+                summary="Share your ideas for the region in 2050, then shape them with others on "
+                "one day in Exeter, Honiton and Penryn.",
+                description=FUTURES_DESCRIPTION,
+                tags=("transport", "housing", "energy", "nature", "democracy"),
+                phases=(
+                    PhaseInput(PhaseKind.IDEAS, "Call for ideas", _at(today - dt.timedelta(days=14), 9),
+                               _at(day - dt.timedelta(days=7), 17),
+                               "Post ideas online and comment on other people's."),
+                    PhaseInput(PhaseKind.EVENT, "Open Ideas Day", _at(day, 9), _at(day, 18),
+                               "Sessions run in parallel at three venues."),
+                    PhaseInput(PhaseKind.FOLLOW_UP, "Follow-up", _at(day + dt.timedelta(days=1), 9),
+                               _at(day + dt.timedelta(days=90), 17),
+                               "Councillors answer every idea; solutions from the day are published."),
+                ),
+            ),
+            organiser=partnership,
+            region=region,
+        )  # fmt: skip
+        await events.create_event(
+            session, call, title="Open Ideas Day", starts_at=_at(day, 10), ends_at=_at(day, 16),
+            description="Morning: the most-supported ideas are presented. Afternoon: small groups "
+            "work each idea into a proposal the councils can act on.",
+            venues=[
+                VenueInput("Exeter Library", "Castle Street, Exeter EX4 3PQ", 30,
+                           "Step-free entrance and lift; hearing loop in the meeting room."),
+                VenueInput("Beehive Centre, Honiton", "Dowell Street, Honiton EX14 1LZ", 20,
+                           "Step-free throughout; accessible toilet; parking next door."),
+                VenueInput("Penryn Campus", "Treliever Road, Penryn TR10 9FE", 25,
+                           "Step-free; quiet room available; bus stop at the entrance."),
+            ],
+        )  # fmt: skip
+        for title, body in FUTURES_IDEAS:
+            await ideas.create_idea(session, call, title=title, body=body)
+        created.append(FUTURES)
+    if RIVERSIDE not in existing:
+        start = today - dt.timedelta(days=150)
+        call = await calls.create_call(
+            session,
+            CallInput(
+                slug=RIVERSIDE,
+                title="Exeter Riverside Spaces",
+                summary="How should the Quay and the Riverside Valley Park be used? The call has "
+                "closed and the council has answered every idea.",
+                description="Exeter City Council asked residents how the riverside should change. "
+                "**Thank you** to everyone who took part: every idea has an answer below.",
+                tags=("parks", "riverside", "leisure"),
+                phases=(
+                    PhaseInput(PhaseKind.IDEAS, "Call for ideas", _at(start, 9),
+                               _at(start + dt.timedelta(days=42), 17)),
+                    PhaseInput(PhaseKind.FOLLOW_UP, "Follow-up", _at(start + dt.timedelta(days=43), 9),
+                               _at(start + dt.timedelta(days=120), 17)),
+                ),
+            ),
+            organiser=council,
+            region=region,
+        )  # fmt: skip
+        for title, body, status, response in RIVERSIDE_IDEAS:
+            idea = await ideas.create_idea(session, call, title=title, body=body)
+            await outcomes.record_outcome(session, idea, status=status, response=response)
+        created.append(RIVERSIDE)
+    return created

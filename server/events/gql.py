@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Self
+
+import strawberry
+from strawberry import relay
+
+from server.api.relay import int_ids
+from server.events import loaders
+from server.events.models import Event as EventRow
+from server.events.models import Venue as VenueRow
+
+
+@strawberry.type(description="A place where an event's sessions are held in parallel.")
+class Venue(relay.Node):
+    id: relay.NodeID[int]
+    name: str = strawberry.field(description="Name of the venue.")
+    address: str = strawberry.field(description="Postal address.")
+    capacity: int = strawberry.field(description="How many people can attend.")
+    accessibility: str = strawberry.field(description="Access notes (step-free, hearing loop…).")
+
+    @classmethod
+    def from_row(cls, row: VenueRow) -> Self:
+        return cls(
+            id=row.id, name=row.name, address=row.address, capacity=row.capacity,
+            accessibility=row.accessibility,
+        )  # fmt: skip
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        rows = await info.context.loaders.get(loaders.venue_by_id).load_many(int_ids(node_ids))
+        return [cls.from_row(r) if r else None for r in rows]
+
+
+@strawberry.type(description="An in-person day of a call, such as an Open Ideas Day.")
+class Event(relay.Node):
+    id: relay.NodeID[int]
+    title: str = strawberry.field(description="The event's title.")
+    description: str = strawberry.field(description="What happens on the day (Markdown).")
+    starts_at: dt.datetime = strawberry.field(description="When the event starts.")
+    ends_at: dt.datetime = strawberry.field(description="When the event ends.")
+
+    @classmethod
+    def from_row(cls, row: EventRow) -> Self:
+        return cls(
+            id=row.id, title=row.title, description=row.description,
+            starts_at=row.starts_at, ends_at=row.ends_at,
+        )  # fmt: skip
+
+    @strawberry.field(description="The venues, by name.")
+    async def venues(self, info: strawberry.Info) -> list[Venue]:
+        rows = await info.context.loaders.get(loaders.venues_by_event).load(self.id)
+        return [Venue.from_row(r) for r in rows]
+
+    @classmethod
+    async def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        rows = await info.context.loaders.get(loaders.event_by_id).load_many(int_ids(node_ids))
+        return [cls.from_row(r) if r else None for r in rows]
+
+
+async def events_of_call(info: strawberry.Info, call_id: int) -> list[EventRow]:
+    return await info.context.loaders.get(loaders.events_by_call).load(call_id)

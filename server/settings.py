@@ -1,0 +1,89 @@
+"""One typed settings object, read from the environment once.
+
+Every knob Moot has is here, with a safe default, so README's table and the code cannot drift:
+``tests/test_settings.py`` checks that each field is documented.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value Moot cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a whole number, not {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, not {value}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # None means: start and use the private cluster under ``var_dir/pg``.
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+    var_dir: Path = PROJECT_ROOT / "var"
+    environment: str = "development"
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+    # Seconds a request may wait on the database before /healthz reports it down.
+    db_timeout: float = 5.0
+    web_dir: Path = field(default=PROJECT_ROOT / "web")
+    # None: generated on first start into var/secrets/secret_key (mode 0600).
+    secret_key: str | None = field(default=None, repr=False)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    @property
+    def secrets_dir(self) -> Path:
+        return self.var_dir / "secrets"
+
+    @property
+    def pg_dir(self) -> Path:
+        return self.var_dir / "pg"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        url = env.get("DATABASE_URL") or None
+        if url is not None and not url.startswith(("postgresql+asyncpg://", "postgresql://")):
+            raise SettingsError(
+                "DATABASE_URL must be a PostgreSQL URL such as "
+                "postgresql+asyncpg://user:password@host:5432/moot"
+            )
+        if url is not None and url.startswith("postgresql://"):
+            url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+        environment = env.get("MOOT_ENV", "development")
+        if environment not in {"development", "test", "production"}:
+            raise SettingsError("MOOT_ENV must be development, test or production")
+        log_level = env.get("LOG_LEVEL", "INFO").upper()
+        if log_level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise SettingsError("LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR")
+        var_dir = Path(env.get("MOOT_VAR_DIR") or PROJECT_ROOT / "var").resolve()
+        return cls(
+            database_url=url,
+            host=env.get("HOST") or "127.0.0.1",
+            port=_int(env, "PORT", 8000, low=1, high=65535),
+            var_dir=var_dir,
+            environment=environment,
+            log_level=log_level,
+            db_pool_size=_int(env, "DB_POOL_SIZE", 10, low=1, high=200),
+            secret_key=env.get("SECRET_KEY") or None,
+        )
