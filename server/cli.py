@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -71,6 +72,10 @@ async def _load_demo(url: str) -> list[str]:
         await db.dispose()
 
 
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on [env HOST].")] = None,
@@ -95,6 +100,11 @@ def serve(
         os.environ["DATABASE_URL"] = url
         bind_host, bind_port = host or settings.host, port or settings.port
         typer.echo(f"Moot is serving on http://{bind_host}:{bind_port}  (Ctrl-C to stop)")
+        # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal to the
+        # handler it found. Make that handler an orderly exit, so the `with` above still stops
+        # the private PostgreSQL instead of the process dying around it.
+        signal.signal(signal.SIGTERM, _exit_quietly)
+        signal.signal(signal.SIGINT, _exit_quietly)
         uvicorn.run(
             "server.asgi:app",
             factory=True,
@@ -181,3 +191,7 @@ def schema_print(
 
 def main() -> None:
     app()
+
+
+if __name__ == "__main__":
+    main()

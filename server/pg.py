@@ -40,7 +40,10 @@ def find_bindir() -> Path:
     """Directory holding initdb and pg_ctl: PG_BINDIR, then PATH, then Debian's layout."""
     candidates: list[str] = []
     if env := os.environ.get("PG_BINDIR"):
-        candidates.append(env)
+        # An explicit choice is final: never fall back to some other installed version.
+        if (Path(env) / "initdb").exists() and (Path(env) / "pg_ctl").exists():
+            return Path(env)
+        raise PostgresNotFound
     if on_path := shutil.which("pg_ctl"):
         candidates.append(str(Path(on_path).resolve().parent))
     candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)

@@ -30,9 +30,9 @@ schema = strawberry.Schema(
     types=[Call, Region, Organiser, Phase, Event, Venue, Idea, Outcome],
     extensions=[
         MootErrors,
-        QueryDepthLimiter(max_depth=MAX_DEPTH),
-        MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
     ],
     config=StrawberryConfig(auto_camel_case=True),
 )

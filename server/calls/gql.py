@@ -78,7 +78,7 @@ class Organiser(relay.Node):
 @strawberry.type(description="One stage of a call, such as the call for ideas or the follow-up.")
 class Phase(relay.Node):
     id: relay.NodeID[int]
-    kind: PhaseKind  # type: ignore[valid-type]
+    kind: PhaseKind = strawberry.field(description="What residents can do in this phase.")  # type: ignore[valid-type]
     title: str = strawberry.field(description="Name shown to residents.")
     description: str = strawberry.field(description="What happens in this phase (Markdown).")
     starts_at: dt.datetime = strawberry.field(description="When the phase opens.")

@@ -23,7 +23,7 @@ OutcomeStatus = strawberry.enum(
 @strawberry.type(description="The council's answer to an idea.")
 class Outcome(relay.Node):
     id: relay.NodeID[int]
-    status: OutcomeStatus  # type: ignore[valid-type]
+    status: OutcomeStatus = strawberry.field(description="The decision.")  # type: ignore[valid-type]
     response: str = strawberry.field(description="The written response, in Markdown.")
     decided_at: dt.datetime = strawberry.field(description="When the answer was given.")
 

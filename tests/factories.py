@@ -1,0 +1,68 @@
+"""Plain async factories: every row is built through the same services the app uses."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.calls import service as calls
+from server.calls.models import Call, Organiser, PhaseKind, Region
+from server.calls.service import CallInput, PhaseInput
+from server.ideas import service as ideas
+from server.ideas.models import Idea
+
+_seq = itertools.count(1)
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+async def make_region(session: AsyncSession, *, name: str = "Test Region") -> Region:
+    return await calls.create_region(session, slug=f"region-{next(_seq)}", name=name)
+
+
+async def make_organiser(session: AsyncSession, region: Region | None = None) -> Organiser:
+    region = region or await make_region(session)
+    n = next(_seq)
+    return await calls.create_organiser(
+        session, slug=f"organiser-{n}", name=f"Organiser {n}", region=region
+    )
+
+
+async def make_call(
+    session: AsyncSession,
+    *,
+    opens: dt.timedelta = dt.timedelta(days=-1),
+    closes: dt.timedelta = dt.timedelta(days=10),
+    title: str | None = None,
+    organiser: Organiser | None = None,
+) -> Call:
+    """A call with an ideas phase and a follow-up, opening and closing relative to now."""
+    organiser = organiser or await make_organiser(session)
+    region = await session.get(Region, organiser.region_id)
+    assert region is not None
+    n = next(_seq)
+    start, end = now() + opens, now() + closes
+    middle = start + (end - start) / 2
+    return await calls.create_call(
+        session,
+        CallInput(
+            slug=f"call-{n}",
+            title=title or f"Call {n}",
+            summary=f"Summary of call {n}",
+            phases=(
+                PhaseInput(PhaseKind.IDEAS, "Call for ideas", start, middle),
+                PhaseInput(PhaseKind.FOLLOW_UP, "Follow-up", middle, end),
+            ),
+        ),
+        organiser=organiser,
+        region=region,
+    )
+
+
+async def make_idea(session: AsyncSession, call: Call, *, title: str | None = None) -> Idea:
+    n = next(_seq)
+    return await ideas.create_idea(session, call, title=title or f"Idea {n}", body=f"Body {n}")
