@@ -111,7 +111,9 @@ def serve(
             host=bind_host,
             port=bind_port,
             reload=reload,
-            reload_dirs=[str(PROJECT_ROOT / "server"), str(PROJECT_ROOT / "web")] if reload else None,
+            reload_dirs=[str(PROJECT_ROOT / "server"), str(PROJECT_ROOT / "web")]
+            if reload
+            else None,
             workers=None if reload else workers,
             access_log=False,  # our middleware logs one structured line per request
             log_level=settings.log_level.lower(),
@@ -131,7 +133,9 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision.")) 
 
 
 @db_app.command("downgrade")
-def db_downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. -1 or base.")) -> None:
+def db_downgrade(
+    revision: str = typer.Argument(..., help="Target revision, e.g. -1 or base."),
+) -> None:
     """Revert migrations down to REVISION."""
     from server import migrate
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated
 
 from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.ext.asyncio import (
@@ -25,7 +24,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
 
 
 class Base(DeclarativeBase):
@@ -57,7 +55,9 @@ class Database:
             bind=bind or engine,
             expire_on_commit=False,
             # Tests hand us a connection already inside a transaction: nest in a savepoint.
-            join_transaction_mode="create_savepoint" if bind is not None else "conditional_savepoint",
+            join_transaction_mode="create_savepoint"
+            if bind is not None
+            else "conditional_savepoint",
         )
 
     @asynccontextmanager

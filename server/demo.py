@@ -41,46 +41,66 @@ energy, culture or how decisions are made.
 """
 
 FUTURES_IDEAS = [
-    ("Night buses between Exeter, Crediton and Cullompton",
-     "The last bus leaves before 11pm. Hospitality workers and students need a way home. "
-     "A Friday and Saturday night service would also cut drink-driving."),
-    ("Community energy on every school roof",
-     "Schools have big flat roofs and use most power in daylight. A community energy "
-     "co-operative could fund panels and share the savings with the school."),
-    ("Repair cafés in libraries",
-     "Monthly repair cafés in branch libraries: volunteers fix small appliances, clothes and "
-     "bikes. Less waste, and a reason to visit the library."),
-    ("Safe cycle route from Penryn to Falmouth",
-     "The A39 is frightening on a bike. A separated path along the old railway line would link "
-     "the campus, the town and the docks."),
-    ("Affordable homes above high-street shops",
-     "Many flats above shops in Honiton stand empty. Grants to convert them would bring people "
-     "back into the town centre."),
-    ("A citizens' assembly on the region's water",
-     "Sewage spills, droughts and floods: a citizens' assembly of 50 residents chosen by lot "
-     "could weigh the trade-offs and recommend a plan."),
+    (
+        "Night buses between Exeter, Crediton and Cullompton",
+        "The last bus leaves before 11pm. Hospitality workers and students need a way home. "
+        "A Friday and Saturday night service would also cut drink-driving.",
+    ),
+    (
+        "Community energy on every school roof",
+        "Schools have big flat roofs and use most power in daylight. A community energy "
+        "co-operative could fund panels and share the savings with the school.",
+    ),
+    (
+        "Repair cafés in libraries",
+        "Monthly repair cafés in branch libraries: volunteers fix small appliances, clothes and "
+        "bikes. Less waste, and a reason to visit the library.",
+    ),
+    (
+        "Safe cycle route from Penryn to Falmouth",
+        "The A39 is frightening on a bike. A separated path along the old railway line would link "
+        "the campus, the town and the docks.",
+    ),
+    (
+        "Affordable homes above high-street shops",
+        "Many flats above shops in Honiton stand empty. Grants to convert them would bring people "
+        "back into the town centre.",
+    ),
+    (
+        "A citizens' assembly on the region's water",
+        "Sewage spills, droughts and floods: a citizens' assembly of 50 residents chosen by lot "
+        "could weigh the trade-offs and recommend a plan.",
+    ),
 ]
 
 RIVERSIDE_IDEAS = [
-    ("Open-air cinema on the Quay",
-     "Summer film nights on the Quay with deckchairs, run with local cafés.",
-     OutcomeStatus.ACCEPTED,
-     "We will run four film nights on the Quay from June, with the Quay traders. Dates will be "
-     "published on the council's website in April."),
-    ("More benches and shade along the Riverside Valley Park",
-     "There is almost nowhere to sit between the Mill on the Exe and Countess Wear.",
-     OutcomeStatus.PARTLY_ACCEPTED,
-     "Twelve new benches will be installed this year. Tree planting for shade is part of the "
-     "2027 park plan, so we cannot add it now."),
-    ("Free parking on the Quay on Sundays",
-     "Families would visit more if parking were free on Sundays.",
-     OutcomeStatus.NOT_TAKEN_FORWARD,
-     "Parking income pays for the Quay's upkeep, and the Quay is well served by buses and the "
-     "cycle network. We will instead extend the Sunday park-and-ride to the Quay."),
-    ("A lido in the old canal basin",
-     "Outdoor swimming in a clean, supervised basin, like the lidos in Bristol and Penzance.",
-     OutcomeStatus.UNDER_CONSIDERATION,
-     "A feasibility study on water quality and costs will report to the Executive in March."),
+    (
+        "Open-air cinema on the Quay",
+        "Summer film nights on the Quay with deckchairs, run with local cafés.",
+        OutcomeStatus.ACCEPTED,
+        "We will run four film nights on the Quay from June, with the Quay traders. Dates will be "
+        "published on the council's website in April.",
+    ),
+    (
+        "More benches and shade along the Riverside Valley Park",
+        "There is almost nowhere to sit between the Mill on the Exe and Countess Wear.",
+        OutcomeStatus.PARTLY_ACCEPTED,
+        "Twelve new benches will be installed this year. Tree planting for shade is part of the "
+        "2027 park plan, so we cannot add it now.",
+    ),
+    (
+        "Free parking on the Quay on Sundays",
+        "Families would visit more if parking were free on Sundays.",
+        OutcomeStatus.NOT_TAKEN_FORWARD,
+        "Parking income pays for the Quay's upkeep, and the Quay is well served by buses and the "
+        "cycle network. We will instead extend the Sunday park-and-ride to the Quay.",
+    ),
+    (
+        "A lido in the old canal basin",
+        "Outdoor swimming in a clean, supervised basin, like the lidos in Bristol and Penzance.",
+        OutcomeStatus.UNDER_CONSIDERATION,
+        "A feasibility study on water quality and costs will report to the Executive in March.",
+    ),
 ]
 
 
@@ -95,7 +115,9 @@ async def _region_and_organisers(session: AsyncSession) -> tuple[Region, Organis
     found = {
         o.slug: o
         for o in await session.scalars(
-            select(Organiser).where(Organiser.slug.in_(["south-west-futures", "exeter-city-council"]))
+            select(Organiser).where(
+                Organiser.slug.in_(["south-west-futures", "exeter-city-council"])
+            )
         )
     }
     partnership = found.get("south-west-futures") or await calls.create_organiser(
@@ -110,7 +132,9 @@ async def _region_and_organisers(session: AsyncSession) -> tuple[Region, Organis
 async def load(session: AsyncSession, *, now: dt.datetime) -> list[str]:
     """Load what is missing; returns the slugs of the calls created."""
     region, partnership, council = await _region_and_organisers(session)
-    existing = set(await session.scalars(select(Call.slug).where(Call.slug.in_([FUTURES, RIVERSIDE]))))
+    existing = set(
+        await session.scalars(select(Call.slug).where(Call.slug.in_([FUTURES, RIVERSIDE])))
+    )
     created = []
     today = now.astimezone(LONDON).date()
     if FUTURES not in existing:
@@ -125,32 +149,61 @@ async def load(session: AsyncSession, *, now: dt.datetime) -> list[str]:
                 description=FUTURES_DESCRIPTION,
                 tags=("transport", "housing", "energy", "nature", "democracy"),
                 phases=(
-                    PhaseInput(PhaseKind.IDEAS, "Call for ideas", _at(today - dt.timedelta(days=14), 9),
-                               _at(day - dt.timedelta(days=7), 17),
-                               "Post ideas online and comment on other people's."),
-                    PhaseInput(PhaseKind.EVENT, "Open Ideas Day", _at(day, 9), _at(day, 18),
-                               "Sessions run in parallel at three venues."),
-                    PhaseInput(PhaseKind.FOLLOW_UP, "Follow-up", _at(day + dt.timedelta(days=1), 9),
-                               _at(day + dt.timedelta(days=90), 17),
-                               "Councillors answer every idea; solutions from the day are published."),
+                    PhaseInput(
+                        PhaseKind.IDEAS,
+                        "Call for ideas",
+                        _at(today - dt.timedelta(days=14), 9),
+                        _at(day - dt.timedelta(days=7), 17),
+                        "Post ideas online and comment on other people's.",
+                    ),
+                    PhaseInput(
+                        PhaseKind.EVENT,
+                        "Open Ideas Day",
+                        _at(day, 9),
+                        _at(day, 18),
+                        "Sessions run in parallel at three venues.",
+                    ),
+                    PhaseInput(
+                        PhaseKind.FOLLOW_UP,
+                        "Follow-up",
+                        _at(day + dt.timedelta(days=1), 9),
+                        _at(day + dt.timedelta(days=90), 17),
+                        "Councillors answer every idea; solutions from the day are published.",
+                    ),
                 ),
             ),
             organiser=partnership,
             region=region,
-        )  # fmt: skip
+        )
         await events.create_event(
-            session, call, title="Open Ideas Day", starts_at=_at(day, 10), ends_at=_at(day, 16),
+            session,
+            call,
+            title="Open Ideas Day",
+            starts_at=_at(day, 10),
+            ends_at=_at(day, 16),
             description="Morning: the most-supported ideas are presented. Afternoon: small groups "
             "work each idea into a proposal the councils can act on.",
             venues=[
-                VenueInput("Exeter Library", "Castle Street, Exeter EX4 3PQ", 30,
-                           "Step-free entrance and lift; hearing loop in the meeting room."),
-                VenueInput("Beehive Centre, Honiton", "Dowell Street, Honiton EX14 1LZ", 20,
-                           "Step-free throughout; accessible toilet; parking next door."),
-                VenueInput("Penryn Campus", "Treliever Road, Penryn TR10 9FE", 25,
-                           "Step-free; quiet room available; bus stop at the entrance."),
+                VenueInput(
+                    "Exeter Library",
+                    "Castle Street, Exeter EX4 3PQ",
+                    30,
+                    "Step-free entrance and lift; hearing loop in the meeting room.",
+                ),
+                VenueInput(
+                    "Beehive Centre, Honiton",
+                    "Dowell Street, Honiton EX14 1LZ",
+                    20,
+                    "Step-free throughout; accessible toilet; parking next door.",
+                ),
+                VenueInput(
+                    "Penryn Campus",
+                    "Treliever Road, Penryn TR10 9FE",
+                    25,
+                    "Step-free; quiet room available; bus stop at the entrance.",
+                ),
             ],
-        )  # fmt: skip
+        )
         for title, body in FUTURES_IDEAS:
             await ideas.create_idea(session, call, title=title, body=body)
         created.append(FUTURES)
@@ -167,15 +220,23 @@ async def load(session: AsyncSession, *, now: dt.datetime) -> list[str]:
                 "**Thank you** to everyone who took part: every idea has an answer below.",
                 tags=("parks", "riverside", "leisure"),
                 phases=(
-                    PhaseInput(PhaseKind.IDEAS, "Call for ideas", _at(start, 9),
-                               _at(start + dt.timedelta(days=42), 17)),
-                    PhaseInput(PhaseKind.FOLLOW_UP, "Follow-up", _at(start + dt.timedelta(days=43), 9),
-                               _at(start + dt.timedelta(days=120), 17)),
+                    PhaseInput(
+                        PhaseKind.IDEAS,
+                        "Call for ideas",
+                        _at(start, 9),
+                        _at(start + dt.timedelta(days=42), 17),
+                    ),
+                    PhaseInput(
+                        PhaseKind.FOLLOW_UP,
+                        "Follow-up",
+                        _at(start + dt.timedelta(days=43), 9),
+                        _at(start + dt.timedelta(days=120), 17),
+                    ),
                 ),
             ),
             organiser=council,
             region=region,
-        )  # fmt: skip
+        )
         for title, body, status, response in RIVERSIDE_IDEAS:
             idea = await ideas.create_idea(session, call, title=title, body=body)
             await outcomes.record_outcome(session, idea, status=status, response=response)

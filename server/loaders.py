@@ -31,7 +31,9 @@ def by_id(db: Database, model: type[M]) -> DataLoader[int, M | None]:
     return DataLoader(load_fn=load)
 
 
-def one_by(db: Database, model: type[M], column: InstrumentedAttribute[Any]) -> DataLoader[K, M | None]:
+def one_by(
+    db: Database, model: type[M], column: InstrumentedAttribute[Any]
+) -> DataLoader[K, M | None]:
     """At most one row per key, e.g. the outcome of an idea."""
 
     async def load(keys: Sequence[K]) -> list[M | None]:

@@ -47,9 +47,7 @@ def decode_cursor(cursor: str, shape: Sequence[type]) -> CursorKey:
                 if not isinstance(value, dict) or not isinstance(value.get("t"), str):
                     raise ValueError
                 out.append(dt.datetime.fromisoformat(value["t"]))
-            elif kind is int and type(value) is int:
-                out.append(value)
-            elif kind is str and isinstance(value, str):
+            elif (kind is int and type(value) is int) or (kind is str and isinstance(value, str)):
                 out.append(value)
             else:
                 raise ValueError

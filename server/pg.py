@@ -12,6 +12,7 @@ import glob
 import logging
 import os
 import pwd
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -182,7 +183,9 @@ class Cluster:
         return result.stdout.strip()
 
     def ensure_database(self, name: str) -> None:
-        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", name):
+            raise ValueError(f"unsafe database name {name!r}")
+        exists = self.psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'")  # noqa: S608 - checked above
         if exists != "1":
             self.psql(f'CREATE DATABASE "{name}"')
 

@@ -56,9 +56,9 @@ def build_templates(settings: Settings) -> Environment:
     env.filters["iso"] = lambda v: v.astimezone(dt.UTC).isoformat()
     env.globals["relative"] = lambda v: humanize.relative(v, now())
     env.globals["static"] = lambda path: f"/static/{path}?v={asset_version(static_dir, path)}"
-    env.globals["htmx_version"] = json.loads(
-        (static_dir / "vendor/htmx/VERSION.json").read_text()
-    )["version"]
+    env.globals["htmx_version"] = json.loads((static_dir / "vendor/htmx/VERSION.json").read_text())[
+        "version"
+    ]
     return env
 
 
@@ -67,7 +67,11 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:  # fmt: skip
     env: Environment = request.app.state.templates
-    ctx = {"request": request, "htmx": request.headers.get("HX-Request") == "true", **(context or {})}
+    ctx = {
+        "request": request,
+        "htmx": request.headers.get("HX-Request") == "true",
+        **(context or {}),
+    }
     body = env.get_template(template).render(ctx)
     return HTMLResponse(body, status_code=status, headers=headers)
 

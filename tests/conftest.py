@@ -172,9 +172,9 @@ async def demo_api(demo_database: Database, tmp_path: Path) -> AsyncIterator[htt
 
 
 @pytest.fixture
-async def fresh_database(pg_server: Server, template_url: str) -> AsyncIterator[
-    Callable[[], Awaitable[str]]
-]:
+async def fresh_database(
+    pg_server: Server, template_url: str
+) -> AsyncIterator[Callable[[], Awaitable[str]]]:
     """Factory for a migrated database of a test's own (for real concurrency); dropped after."""
     made: list[str] = []
 

@@ -10,6 +10,7 @@ import pytest
 from server.humanize import long_date, relative
 from server.markdown import render_markdown
 
+
 class _Elements(HTMLParser):
     """Collects the elements and attributes a browser would actually build."""
 

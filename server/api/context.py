@@ -5,6 +5,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import strawberry
 from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
@@ -27,7 +28,7 @@ class Loaders:
         loader = self._made.get(factory)
         if loader is None:
             loader = self._made[factory] = factory(self.db)
-        return loader  # type: ignore[no-any-return]
+        return loader
 
 
 @dataclass
@@ -36,3 +37,6 @@ class Context:
     db: Database
     loaders: Loaders
     now: dt.datetime
+
+
+Info = strawberry.Info[Context, None]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Self, TypeVar
 
 import strawberry
 from strawberry import relay
+from strawberry.dataloader import DataLoader
 
+from server.api.context import Info
+from server.db import Database
 from server.errors import BadRequest
 from server.pagination import Page
 
@@ -26,18 +29,34 @@ def int_ids(node_ids: Iterable[str]) -> list[int]:
     return out
 
 
+class RowNode(relay.Node):
+    """A Node backed by one table row: fetched by id through the request's by-id DataLoader."""
+
+    loader: ClassVar[staticmethod[[Database], DataLoader[int, Any]]]
+
+    @classmethod
+    def from_row(cls, row: Any) -> Self:
+        raise NotImplementedError
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        rows = await info.context.loaders.get(cls.loader).load_many(int_ids(node_ids))
+        return [cls.from_row(r) if r is not None else None for r in rows]
+
+
 @strawberry.type(description="A page of results, with the total number of matches.")
 class CountedConnection(relay.Connection[relay.NodeType]):
     total_count: int = strawberry.field(description="How many items match, across all pages.")
 
 
 R = TypeVar("R")
-N = TypeVar("N")
 C = TypeVar("C", bound=CountedConnection[Any])
 
 
 def to_connection(
-    cls: type[C], page: Page[R], convert: Callable[[R], N], *, after: str | None
+    cls: type[C], page: Page[R], convert: Callable[[R], Any], *, after: str | None
 ) -> C:
     edges = [
         relay.Edge(cursor=cursor, node=convert(item))

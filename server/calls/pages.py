@@ -35,9 +35,12 @@ async def call_page(request: Request) -> Response:
         phases = await service.phases_of(session, call.id)
         event_rows = await events.events_of(session, call.id)
         venues = await events.venues_of(session, [e.id for e in event_rows])
-        idea_page = await ideas.list_ideas(session, call.id, after=request.query_params.get("after"))
+        idea_page = await ideas.list_ideas(
+            session, call.id, after=request.query_params.get("after")
+        )
         answers = {
-            o.idea_id: o for o in await outcomes.outcomes_for(session, [i.id for i in idea_page.items])
+            o.idea_id: o
+            for o in await outcomes.outcomes_for(session, [i.id for i in idea_page.items])
         }
     context = {
         "call": call,

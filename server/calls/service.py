@@ -112,9 +112,14 @@ async def create_call(
     await session.flush()
     session.add_all(
         Phase(
-            call_id=call.id, position=i, kind=p.kind, title=p.title.strip(),
-            description=p.description, starts_at=p.starts_at, ends_at=p.ends_at,
-        )  # fmt: skip
+            call_id=call.id,
+            position=i,
+            kind=p.kind,
+            title=p.title.strip(),
+            description=p.description,
+            starts_at=p.starts_at,
+            ends_at=p.ends_at,
+        )
         for i, p in enumerate(data.phases)
     )
     await session.flush()
@@ -180,7 +185,9 @@ async def list_regions(session: AsyncSession) -> list[Region]:
     return list(await session.scalars(select(Region).order_by(Region.name)))
 
 
-async def list_past_calls(session: AsyncSession, *, now: dt.datetime, limit: int = 10) -> list[Call]:
+async def list_past_calls(
+    session: AsyncSession, *, now: dt.datetime, limit: int = 10
+) -> list[Call]:
     rows = await session.scalars(
         select(Call).where(Call.closes_at <= now).order_by(Call.closes_at.desc(), Call.id.desc())
         .limit(limit)

@@ -1,20 +1,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from typing import Self
 
 import strawberry
 from strawberry import relay
 
-from server.api.relay import int_ids
+from server.api.context import Info
+from server.api.relay import RowNode
 from server.events import loaders
 from server.events.models import Event as EventRow
 from server.events.models import Venue as VenueRow
 
 
 @strawberry.type(description="A place where an event's sessions are held in parallel.")
-class Venue(relay.Node):
+class Venue(RowNode):
+    loader = staticmethod(loaders.venue_by_id)
     id: relay.NodeID[int]
     name: str = strawberry.field(description="Name of the venue.")
     address: str = strawberry.field(description="Postal address.")
@@ -28,16 +29,10 @@ class Venue(relay.Node):
             accessibility=row.accessibility,
         )  # fmt: skip
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        rows = await info.context.loaders.get(loaders.venue_by_id).load_many(int_ids(node_ids))
-        return [cls.from_row(r) if r else None for r in rows]
-
 
 @strawberry.type(description="An in-person day of a call, such as an Open Ideas Day.")
-class Event(relay.Node):
+class Event(RowNode):
+    loader = staticmethod(loaders.event_by_id)
     id: relay.NodeID[int]
     title: str = strawberry.field(description="The event's title.")
     description: str = strawberry.field(description="What happens on the day (Markdown).")
@@ -52,17 +47,10 @@ class Event(relay.Node):
         )  # fmt: skip
 
     @strawberry.field(description="The venues, by name.")
-    async def venues(self, info: strawberry.Info) -> list[Venue]:
+    async def venues(self, info: Info) -> list[Venue]:
         rows = await info.context.loaders.get(loaders.venues_by_event).load(self.id)
         return [Venue.from_row(r) for r in rows]
 
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        rows = await info.context.loaders.get(loaders.event_by_id).load_many(int_ids(node_ids))
-        return [cls.from_row(r) if r else None for r in rows]
 
-
-async def events_of_call(info: strawberry.Info, call_id: int) -> list[EventRow]:
+async def events_of_call(info: Info, call_id: int) -> list[EventRow]:
     return await info.context.loaders.get(loaders.events_by_call).load(call_id)

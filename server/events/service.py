@@ -48,9 +48,12 @@ async def create_event(
     await session.flush()
     session.add_all(
         Venue(
-            event_id=event.id, name=v.name.strip(), address=v.address.strip(),
-            capacity=v.capacity, accessibility=v.accessibility,
-        )  # fmt: skip
+            event_id=event.id,
+            name=v.name.strip(),
+            address=v.address.strip(),
+            capacity=v.capacity,
+            accessibility=v.accessibility,
+        )
         for v in venues
     )
     await session.flush()

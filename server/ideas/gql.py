@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
 from typing import Self
 
 import strawberry
 from strawberry import relay
 
-from server.api.relay import CountedConnection, int_ids, to_connection
+from server.api.context import Info
+from server.api.relay import CountedConnection, RowNode, to_connection
 from server.ideas import loaders, service
 from server.ideas.models import Idea as IdeaRow
 from server.markdown import render_markdown
@@ -15,7 +15,8 @@ from server.outcomes.gql import Outcome, outcome_of_idea
 
 
 @strawberry.type(description="An idea posted to a call.")
-class Idea(relay.Node):
+class Idea(RowNode):
+    loader = staticmethod(loaders.idea_by_id)
     id: relay.NodeID[int]
     title: str = strawberry.field(description="The idea's title.")
     body: str = strawberry.field(description="The idea in full, in Markdown.")
@@ -30,15 +31,8 @@ class Idea(relay.Node):
         return str(render_markdown(self.body))
 
     @strawberry.field(description="The council's answer, once given.")
-    async def outcome(self, info: strawberry.Info) -> Outcome | None:
+    async def outcome(self, info: Info) -> Outcome | None:
         return await outcome_of_idea(info, self.id)
-
-    @classmethod
-    async def resolve_nodes(
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Self | None]:
-        rows = await info.context.loaders.get(loaders.idea_by_id).load_many(int_ids(node_ids))
-        return [cls.from_row(r) if r else None for r in rows]
 
 
 @strawberry.type(description="A page of ideas.")
@@ -47,7 +41,7 @@ class IdeaConnection(CountedConnection[Idea]):
 
 
 async def ideas_of_call(
-    info: strawberry.Info, call_id: int, *, first: int | None, after: str | None
+    info: Info, call_id: int, *, first: int | None, after: str | None
 ) -> IdeaConnection:
     async with info.context.db.session() as session:
         page = await service.list_ideas(session, call_id, first=first, after=after)

@@ -23,9 +23,7 @@ class Outcome(Base):
     __tablename__ = "outcomes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    idea_id: Mapped[int] = mapped_column(
-        ForeignKey("ideas.id", ondelete="CASCADE"), unique=True
-    )
+    idea_id: Mapped[int] = mapped_column(ForeignKey("ideas.id", ondelete="CASCADE"), unique=True)
     status: Mapped[OutcomeStatus] = mapped_column(
         Enum(OutcomeStatus, name="outcome_status", values_callable=lambda e: [m.value for m in e])
     )

@@ -40,11 +40,11 @@ def test_every_type_and_field_is_described() -> None:
 
 
 @pytest.mark.parametrize("path", OPERATIONS, ids=lambda p: p.stem)
-async def test_example_operation_runs_on_demo_data(
-    path: Path, demo_api: httpx.AsyncClient
-) -> None:
+async def test_example_operation_runs_on_demo_data(path: Path, demo_api: httpx.AsyncClient) -> None:
     document = path.read_text()
-    operation = next(d for d in parse(document).definitions if isinstance(d, OperationDefinitionNode))
+    operation = next(
+        d for d in parse(document).definitions if isinstance(d, OperationDefinitionNode)
+    )
     assert operation.name and operation.name.value == path.stem, "name the file after the operation"
     variables: dict[str, Any] = {}
     if path.stem == "Node":

@@ -21,6 +21,7 @@ import httpx
 import pytest
 import uvicorn
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import demo, web
 from server.app import create_app
@@ -49,7 +50,7 @@ PAGE_TIMEOUT_MS = 10_000
 # --- the server -------------------------------------------------------------------------------
 
 
-async def _in_session(url: str, work: Callable[[Any], Awaitable[object]]) -> None:
+async def _in_session(url: str, work: Callable[[AsyncSession], Awaitable[object]]) -> None:
     """Run ``work(session)`` in one committed transaction on an engine of its own."""
     db = Database(create_engine(url, pool_size=1))
     try:
@@ -64,7 +65,7 @@ async def demo_database(fresh_database: Callable[[], Awaitable[str]]) -> str:
     """URL of a fresh, migrated database holding the demo content."""
     url = await fresh_database()
 
-    async def load(session: Any) -> None:
+    async def load(session: AsyncSession) -> None:
         await demo.load(session, now=web.now())
 
     await _in_session(url, load)
@@ -80,7 +81,7 @@ def add_ideas(demo_database: str) -> AddIdeas:
     """Post ideas to a call of the live database, through the same service as the app."""
 
     async def add(slug: str, titles: list[str]) -> None:
-        async def write(session: Any) -> None:
+        async def write(session: AsyncSession) -> None:
             call = await calls.get_call(session, slug)
             for title in titles:
                 await ideas.create_idea(session, call, title=title, body=f"Body of {title}.")
@@ -210,7 +211,7 @@ async def axe_violations(page: Page) -> list[dict[str, Any]]:
     if not AXE_JS.is_file():
         pytest.fail(
             f"axe-core is missing ({AXE_JS} not found): run `make install` to install the "
-            "front-end test dependencies from package.json",
+            "front-end test dependencies from package.json (or `npm ci` in the project root)",
             pytrace=False,
         )
     await page.add_script_tag(path=AXE_JS)
@@ -244,4 +245,3 @@ def check_accessibility() -> Callable[[Page], Awaitable[None]]:
 def htmx_version() -> str:
     version = json.loads((PROJECT_ROOT / "web/static/vendor/htmx/VERSION.json").read_text())
     return str(version["version"])
-

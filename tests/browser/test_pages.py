@@ -35,9 +35,7 @@ async def watch_for_errors(page: Page) -> Callable[[], Awaitable[list[str]]]:
     seen: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and not message.location.get("url", "").endswith(
-            "/favicon.ico"
-        ):
+        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
             seen.append(f"console: {message.text} ({message.location.get('url')})")
 
     def on_page_error(error: Error) -> None:

@@ -13,9 +13,7 @@ async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[s
     return response.json()  # type: ignore[no-any-return]
 
 
-async def test_open_calls_with_phase_and_venues(
-    demo_api: httpx.AsyncClient
-) -> None:
+async def test_open_calls_with_phase_and_venues(demo_api: httpx.AsyncClient) -> None:
     result = await gql(demo_api, """
         { openCalls { totalCount edges { node { slug currentPhase { kind title }
           events { venues { name capacity } } } } } }
@@ -43,7 +41,9 @@ async def test_unknown_call_is_null_not_an_error(demo_api: httpx.AsyncClient) ->
     assert result == {"data": {"call": None}}
 
 
-async def test_malformed_query_is_a_graphql_error_with_a_message(demo_api: httpx.AsyncClient) -> None:
+async def test_malformed_query_is_a_graphql_error_with_a_message(
+    demo_api: httpx.AsyncClient,
+) -> None:
     response = await demo_api.post("/graphql", json={"query": "{ openCalls { "})
     body = response.json()
     assert body["errors"][0]["message"].startswith("Syntax Error")
