@@ -30,7 +30,7 @@ node_modules/.package-lock.json: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm is needed for the accessibility tests (Debian: apt-get install npm)"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
 
-install: $(BIN)/moot system-postgres
+install: $(BIN)/moot system-postgres node_modules/.package-lock.json
 
 # PostgreSQL server programs, for the private database used when DATABASE_URL is unset.
 system-postgres:
@@ -62,7 +62,7 @@ system-browser:
 run: install
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/moot serve --demo
 
-test: install system-browser node_modules/.package-lock.json
+test: install system-browser
 	$(MAKE) lint typecheck pytest
 
 lint:

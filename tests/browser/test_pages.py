@@ -30,12 +30,11 @@ document.addEventListener('securitypolicyviolation', (e) => {
 
 async def watch_for_errors(page: Page) -> Callable[[], Awaitable[list[str]]]:
     """Start recording script errors, console errors and CSP violations; call the result for
-    everything seen so far. The browser's own /favicon.ico request (Moot has no icon, so it is
-    a 404) is not the page's doing and is left out."""
+    everything seen so far."""
     seen: list[str] = []
 
     def on_console(message: ConsoleMessage) -> None:
-        if message.type == "error" and not message.location.get("url", "").endswith("/favicon.ico"):
+        if message.type == "error":
             seen.append(f"console: {message.text} ({message.location.get('url')})")
 
     def on_page_error(error: Error) -> None:
@@ -143,6 +142,9 @@ async def test_more_ideas_are_appended_in_place_with_javascript(open_page, add_i
     await expect(more).to_have_count(0)
     await expect(page.locator("#more-ideas")).to_have_count(0)
     assert await _idea_titles(page) == ALL_IDEAS
+    # Keyboard users keep their place: focus moves to the first idea that was loaded.
+    focused = await page.evaluate("() => document.activeElement.querySelector('h3')?.textContent")
+    assert focused == ALL_IDEAS[PAGE_SIZE]
     assert page.url == before
     assert urlsplit(page.url).path == f"/calls/{FUTURES}"
     assert await page.evaluate("() => window.mootSameDocument === true")
