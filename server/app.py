@@ -10,10 +10,11 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import health, secrets
+from server import health
 from server.api.view import GraphQLApp
 from server.calls import pages as call_pages
 from server.db import Database, create_engine
+from server.identity.keys import Keys
 from server.middleware import AccessLogMiddleware, SecurityHeadersMiddleware
 from server.settings import Settings
 from server.web import EXCEPTION_HANDLERS, build_templates
@@ -57,7 +58,5 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
     app.state.settings = settings
     app.state.db = database
     app.state.templates = build_templates(settings)
-    app.state.secret_key = secrets.load_or_create(
-        settings.secrets_dir, "secret_key", settings.secret_key
-    )
+    app.state.keys = Keys.load(settings)
     return app

@@ -35,9 +35,12 @@ class ValidationFailed(MootError):
     default_message = "Some of the details need correcting."
 
     def __init__(
-        self, message: str | None = None, *, field: str | None = None,
+        self,
+        message: str | None = None,
+        *,
+        field: str | None = None,
         errors: Mapping[str, str] | None = None,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__(message, field=field)
         self.errors: dict[str, str] = dict(errors or {})
         if field and message and field not in self.errors:

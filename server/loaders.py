@@ -46,10 +46,12 @@ def one_by(
 
 
 def many_by(
-    db: Database, model: type[M], column: InstrumentedAttribute[Any],
+    db: Database,
+    model: type[M],
+    column: InstrumentedAttribute[Any],
     order_by: Sequence[ColumnElement[Any] | InstrumentedAttribute[Any]] = (),
     where: Callable[[], ColumnElement[bool]] | None = None,
-) -> DataLoader[K, list[M]]:  # fmt: skip
+) -> DataLoader[K, list[M]]:
     """Every row per key, in order, e.g. the phases of each call."""
 
     async def load(keys: Sequence[K]) -> list[list[M]]:

@@ -129,9 +129,15 @@ class Cluster:
             return
         log.info("creating private PostgreSQL cluster in %s", self.data_dir)
         self._run(
-            "initdb", "-D", str(self.data_dir), "--encoding=UTF8", "--locale=C.UTF-8",
-            "--auth-local=trust", "--auth-host=reject", "--no-instructions",
-        )  # fmt: skip
+            "initdb",
+            "-D",
+            str(self.data_dir),
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+            "--auth-local=trust",
+            "--auth-host=reject",
+            "--no-instructions",
+        )
         conf = self.data_dir / "postgresql.conf"
         with conf.open("a") as f:
             f.write(
@@ -161,9 +167,19 @@ class Cluster:
             entry = pwd.getpwnam(self.user)
             os.chown(log_file, entry.pw_uid, entry.pw_gid)
         result = self._run(
-            "pg_ctl", "start", "-w", "-t", "60", "-D", str(self.data_dir),
-            "-l", str(log_file), "-o", opts, check=False,
-        )  # fmt: skip
+            "pg_ctl",
+            "start",
+            "-w",
+            "-t",
+            "60",
+            "-D",
+            str(self.data_dir),
+            "-l",
+            str(log_file),
+            "-o",
+            opts,
+            check=False,
+        )
         if result.returncode != 0:
             tail = log_file.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"PostgreSQL did not start:\n{result.stderr}\n{tail}")
@@ -177,9 +193,16 @@ class Cluster:
 
     def psql(self, sql: str, database: str = "postgres") -> str:
         result = self._run(
-            "psql", "-h", str(self.socket_dir), "-d", database, "-v", "ON_ERROR_STOP=1",
-            "-XAtqc", sql,
-        )  # fmt: skip
+            "psql",
+            "-h",
+            str(self.socket_dir),
+            "-d",
+            database,
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-XAtqc",
+            sql,
+        )
         return result.stdout.strip()
 
     def ensure_database(self, name: str) -> None:

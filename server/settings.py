@@ -46,6 +46,8 @@ class Settings:
     web_dir: Path = field(default=PROJECT_ROOT / "web")
     # None: generated on first start into var/secrets/secret_key (mode 0600).
     secret_key: str | None = field(default=None, repr=False)
+    # None: generated on first start into var/secrets/identity_pepper (mode 0600).
+    identity_pepper: str | None = field(default=None, repr=False)
 
     @property
     def is_production(self) -> bool:
@@ -86,4 +88,5 @@ class Settings:
             log_level=log_level,
             db_pool_size=_int(env, "DB_POOL_SIZE", 10, low=1, high=200),
             secret_key=env.get("SECRET_KEY") or None,
+            identity_pepper=env.get("IDENTITY_PEPPER") or None,
         )

@@ -63,9 +63,13 @@ def build_templates(settings: Settings) -> Environment:
 
 
 def render(
-    request: Request, template: str, context: dict[str, Any] | None = None, *, status: int = 200,
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
     headers: dict[str, str] | None = None,
-) -> HTMLResponse:  # fmt: skip
+) -> HTMLResponse:
     env: Environment = request.app.state.templates
     ctx = {
         "request": request,

@@ -164,8 +164,9 @@ async def demo_database(pg_server: Server, template_url: str) -> AsyncIterator[D
 @pytest.fixture
 async def demo_api(demo_database: Database, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     """A client for an app on the shared demo database (read-only use)."""
-    app = create_app(Settings(database_url=None, var_dir=tmp_path / "var", environment="test"),
-                     db=demo_database)  # fmt: skip
+    app = create_app(
+        Settings(database_url=None, var_dir=tmp_path / "var", environment="test"), db=demo_database
+    )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
         yield c

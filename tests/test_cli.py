@@ -64,6 +64,7 @@ async def test_demo_venues_have_20_to_30_places(session: AsyncSession) -> None:
 async def test_graphiql_for_browsers_json_for_clients(demo_api: httpx.AsyncClient) -> None:
     page = await demo_api.get("/graphql", headers={"accept": "text/html"})
     assert page.status_code == 200 and "graphiql" in page.text.lower()
-    data = await demo_api.get("/graphql", params={"query": "{ regions { name } }"},
-                              headers={"accept": "application/json"})  # fmt: skip
+    data = await demo_api.get(
+        "/graphql", params={"query": "{ regions { name } }"}, headers={"accept": "application/json"}
+    )
     assert data.json() == {"data": {"regions": [{"name": "South West"}]}}

@@ -30,9 +30,10 @@ def test_graphql_folder_is_a_contract_not_a_package() -> None:
 
 def test_no_module_named_graphql_in_our_code() -> None:
     shadows = [
-        p for p in (PROJECT_ROOT / "server").rglob("*")
+        p
+        for p in (PROJECT_ROOT / "server").rglob("*")
         if p.stem == "graphql" and (p.is_dir() or p.suffix == ".py")
-    ]  # fmt: skip
+    ]
     assert shadows == []
 
 

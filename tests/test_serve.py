@@ -34,8 +34,11 @@ def _start(var_dir: Path, port: int, *args: str) -> subprocess.Popen[bytes]:
     with (var_dir / "serve.log").open("ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "server.cli", "serve", "--port", str(port), *args],
-            env=_env(var_dir), cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            env=_env(var_dir),
+            cwd=PROJECT_ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _log(var_dir: Path) -> str:
@@ -107,8 +110,11 @@ def test_missing_postgresql_gives_a_clear_message(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "server.cli", "db", "current"],
         env=_env(tmp_path / "var", PG_BINDIR=str(tmp_path / "no-postgres-here")),
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "PostgreSQL server programs (initdb, pg_ctl) were not found" in result.stderr
     assert "DATABASE_URL" in result.stderr
@@ -119,7 +125,10 @@ def test_bad_configuration_gives_a_clear_message(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "server.cli", "db", "current"],
         env=_env(tmp_path / "var", PORT="not-a-port"),
-        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "Configuration error: PORT must be a whole number" in result.stderr

@@ -19,21 +19,28 @@ def _convert(error: GraphQLError) -> GraphQLError:
         # Parse and validation errors: already clear, and safe to show.
         extensions = {"code": "GRAPHQL_VALIDATION_FAILED", **(error.extensions or {})}
         return GraphQLError(
-            error.message, nodes=error.nodes, source=error.source, positions=error.positions,
-            path=error.path, extensions=extensions,
-        )  # fmt: skip
+            error.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            path=error.path,
+            extensions=extensions,
+        )
     if isinstance(original, MootError):
         extensions = {"code": original.code}
         if original.field:
             extensions["field"] = original.field
-        return GraphQLError(original.message, nodes=error.nodes, path=error.path,
-                            extensions=extensions)  # fmt: skip
+        return GraphQLError(
+            original.message, nodes=error.nodes, path=error.path, extensions=extensions
+        )
     # Anything else is our bug: log it whole, tell the client nothing about the internals.
     log.error("unexpected error in GraphQL resolver", exc_info=original)
     return GraphQLError(
-        "Something went wrong on our side.", nodes=error.nodes, path=error.path,
+        "Something went wrong on our side.",
+        nodes=error.nodes,
+        path=error.path,
         extensions={"code": "INTERNAL"},
-    )  # fmt: skip
+    )
 
 
 class MootErrors(SchemaExtension):

@@ -71,9 +71,13 @@ class Phase(RowNode):
     @classmethod
     def from_row(cls, row: PhaseRow) -> Self:
         return cls(
-            id=row.id, kind=row.kind, title=row.title,
-            description=row.description, starts_at=row.starts_at, ends_at=row.ends_at,
-        )  # fmt: skip
+            id=row.id,
+            kind=row.kind,
+            title=row.title,
+            description=row.description,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+        )
 
 
 @strawberry.type(description="An open call for ideas run by an organiser, in phases.")
@@ -93,10 +97,17 @@ class Call(RowNode):
     @classmethod
     def from_row(cls, row: CallRow) -> Self:
         return cls(
-            id=row.id, slug=row.slug, title=row.title, summary=row.summary,
-            description=row.description, tags=list(row.tags), opens_at=row.opens_at,
-            closes_at=row.closes_at, region_id=row.region_id, organiser_id=row.organiser_id,
-        )  # fmt: skip
+            id=row.id,
+            slug=row.slug,
+            title=row.title,
+            summary=row.summary,
+            description=row.description,
+            tags=list(row.tags),
+            opens_at=row.opens_at,
+            closes_at=row.closes_at,
+            region_id=row.region_id,
+            organiser_id=row.organiser_id,
+        )
 
     @strawberry.field(description="The description rendered as sanitised HTML.")
     def description_html(self) -> str:

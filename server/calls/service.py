@@ -189,7 +189,9 @@ async def list_past_calls(
     session: AsyncSession, *, now: dt.datetime, limit: int = 10
 ) -> list[Call]:
     rows = await session.scalars(
-        select(Call).where(Call.closes_at <= now).order_by(Call.closes_at.desc(), Call.id.desc())
+        select(Call)
+        .where(Call.closes_at <= now)
+        .order_by(Call.closes_at.desc(), Call.id.desc())
         .limit(limit)
-    )  # fmt: skip
+    )
     return list(rows)

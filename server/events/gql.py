@@ -25,9 +25,12 @@ class Venue(RowNode):
     @classmethod
     def from_row(cls, row: VenueRow) -> Self:
         return cls(
-            id=row.id, name=row.name, address=row.address, capacity=row.capacity,
+            id=row.id,
+            name=row.name,
+            address=row.address,
+            capacity=row.capacity,
             accessibility=row.accessibility,
-        )  # fmt: skip
+        )
 
 
 @strawberry.type(description="An in-person day of a call, such as an Open Ideas Day.")
@@ -42,9 +45,12 @@ class Event(RowNode):
     @classmethod
     def from_row(cls, row: EventRow) -> Self:
         return cls(
-            id=row.id, title=row.title, description=row.description,
-            starts_at=row.starts_at, ends_at=row.ends_at,
-        )  # fmt: skip
+            id=row.id,
+            title=row.title,
+            description=row.description,
+            starts_at=row.starts_at,
+            ends_at=row.ends_at,
+        )
 
     @strawberry.field(description="The venues, by name.")
     async def venues(self, info: Info) -> list[Venue]:

@@ -25,9 +25,15 @@ class VenueInput:
 
 
 async def create_event(
-    session: AsyncSession, call: Call, *, title: str, starts_at: dt.datetime,
-    ends_at: dt.datetime, venues: Sequence[VenueInput], description: str = "",
-) -> Event:  # fmt: skip
+    session: AsyncSession,
+    call: Call,
+    *,
+    title: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    venues: Sequence[VenueInput],
+    description: str = "",
+) -> Event:
     errors: dict[str, str] = {}
     if not title.strip():
         errors["title"] = "Give the event a title."
@@ -41,9 +47,12 @@ async def create_event(
     if errors:
         raise ValidationFailed(errors=errors)
     event = Event(
-        call_id=call.id, title=title.strip(), description=description,
-        starts_at=starts_at, ends_at=ends_at,
-    )  # fmt: skip
+        call_id=call.id,
+        title=title.strip(),
+        description=description,
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
     session.add(event)
     await session.flush()
     session.add_all(

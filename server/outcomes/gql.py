@@ -27,9 +27,11 @@ class Outcome(RowNode):
     @classmethod
     def from_row(cls, row: OutcomeRow) -> Self:
         return cls(
-            id=row.id, status=row.status, response=row.response,
+            id=row.id,
+            status=row.status,
+            response=row.response,
             decided_at=row.decided_at,
-        )  # fmt: skip
+        )
 
     @strawberry.field(description="The response rendered as sanitised HTML.")
     def response_html(self) -> str:

@@ -14,25 +14,31 @@ async def gql(client: httpx.AsyncClient, query: str, **variables: Any) -> dict[s
 
 
 async def test_open_calls_with_phase_and_venues(demo_api: httpx.AsyncClient) -> None:
-    result = await gql(demo_api, """
+    result = await gql(
+        demo_api,
+        """
         { openCalls { totalCount edges { node { slug currentPhase { kind title }
           events { venues { name capacity } } } } } }
-    """)  # fmt: skip
+    """,
+    )
     assert "errors" not in result
     edges = result["data"]["openCalls"]["edges"]
     assert [e["node"]["slug"] for e in edges] == [FUTURES]
     node = edges[0]["node"]
     assert node["currentPhase"] == {"kind": "IDEAS", "title": "Call for ideas"}
     assert {v["name"]: v["capacity"] for v in node["events"][0]["venues"]} == {
-        "Exeter Library": 30, "Beehive Centre, Honiton": 20, "Penryn Campus": 25,
-    }  # fmt: skip
+        "Exeter Library": 30,
+        "Beehive Centre, Honiton": 20,
+        "Penryn Campus": 25,
+    }
 
 
 async def test_node_round_trip(demo_api: httpx.AsyncClient) -> None:
     found = await gql(demo_api, "query($s: String!) { call(slug: $s) { id title } }", s=FUTURES)
     call = found["data"]["call"]
-    again = await gql(demo_api, "query($id: ID!) { node(id: $id) { id ... on Call { title } } }",
-                      id=call["id"])  # fmt: skip
+    again = await gql(
+        demo_api, "query($id: ID!) { node(id: $id) { id ... on Call { title } } }", id=call["id"]
+    )
     assert again["data"]["node"] == call
 
 

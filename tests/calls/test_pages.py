@@ -32,8 +32,12 @@ async def test_more_calls_works_with_and_without_htmx(
 ) -> None:
     organiser = await make_organiser(session)
     for d in range(25):
-        await make_call(session, organiser=organiser, closes=dt.timedelta(days=d + 1),
-                        title=f"Numbered call {d:02d}")  # fmt: skip
+        await make_call(
+            session,
+            organiser=organiser,
+            closes=dt.timedelta(days=d + 1),
+            title=f"Numbered call {d:02d}",
+        )
     page = (await client.get("/")).text
     assert page.count('class="card"') == 20
     link = re.search(r'href="/\?after=([^"#]+)#open-calls"', page)
@@ -55,8 +59,11 @@ async def test_call_page_shows_timeline_venues_and_ideas(
     html = response.text
     assert "<h1>South West Futures — Open Ideas Day</h1>" in html
     assert "<strong>Call for ideas</strong> is open. It closes <time" in html
-    for venue, places in (("Exeter Library", 30), ("Beehive Centre, Honiton", 20),
-                          ("Penryn Campus", 25)):  # fmt: skip
+    for venue, places in (
+        ("Exeter Library", 30),
+        ("Beehive Centre, Honiton", 20),
+        ("Penryn Campus", 25),
+    ):
         assert re.search(rf"<th scope=\"row\">{re.escape(venue)}</th>.*?<td>{places}</td>", html)
     assert "Night buses between Exeter, Crediton and Cullompton" in html
     assert "6 ideas, newest first." in html
@@ -89,6 +96,7 @@ async def test_ideas_paginate_with_htmx_fragment(
     assert html.count("Idea number") == 20
     cursor = re.search(r'hx-get="/calls/[^"?]+\?after=([^"]+)"', html)
     assert cursor
-    fragment = await client.get(f"/calls/{call.slug}?after={cursor.group(1)}",
-                                headers={"HX-Request": "true"})  # fmt: skip
+    fragment = await client.get(
+        f"/calls/{call.slug}?after={cursor.group(1)}", headers={"HX-Request": "true"}
+    )
     assert fragment.text.count("Idea number") == 3 and "<html" not in fragment.text

@@ -23,10 +23,14 @@ def _input(**changes: object) -> CallInput:
         "summary": "About something",
         "phases": (
             PhaseInput(PhaseKind.IDEAS, "Ideas", start, start + dt.timedelta(days=5)),
-            PhaseInput(PhaseKind.FOLLOW_UP, "Follow-up", start + dt.timedelta(days=5),
-                       start + dt.timedelta(days=9)),
+            PhaseInput(
+                PhaseKind.FOLLOW_UP,
+                "Follow-up",
+                start + dt.timedelta(days=5),
+                start + dt.timedelta(days=9),
+            ),
         ),
-    }  # fmt: skip
+    }
     base.update(changes)
     return CallInput(**base)  # type: ignore[arg-type]
 
@@ -81,13 +85,15 @@ async def test_phases_must_not_overlap_or_run_backwards(session: AsyncSession) -
         PhaseInput(PhaseKind.VOTING, "Vote", t + dt.timedelta(days=4), t + dt.timedelta(days=8)),
     )
     with pytest.raises(ValidationFailed) as caught:
-        await service.create_call(session, _input(phases=overlapping), organiser=organiser,
-                                  region=region)  # fmt: skip
+        await service.create_call(
+            session, _input(phases=overlapping), organiser=organiser, region=region
+        )
     assert "overlaps" in caught.value.errors["phases"]
     backwards = (PhaseInput(PhaseKind.IDEAS, "Ideas", t, t - dt.timedelta(hours=1)),)
     with pytest.raises(ValidationFailed) as caught:
-        await service.create_call(session, _input(phases=backwards), organiser=organiser,
-                                  region=region)  # fmt: skip
+        await service.create_call(
+            session, _input(phases=backwards), organiser=organiser, region=region
+        )
     assert "must end after it starts" in caught.value.errors["phases"]
 
 
@@ -97,15 +103,24 @@ async def test_slug_is_unique(session: AsyncSession) -> None:
     region = await session.get(service.Region, organiser.region_id)
     assert region is not None
     with pytest.raises(Conflict):
-        await service.create_call(session, _input(slug=call.slug), organiser=organiser,
-                                  region=region)  # fmt: skip
+        await service.create_call(
+            session, _input(slug=call.slug), organiser=organiser, region=region
+        )
 
 
 async def test_database_refuses_a_phase_that_ends_before_it_starts(session: AsyncSession) -> None:
     call = await make_call(session)
     t = now()
-    session.add(Phase(call_id=call.id, position=9, kind=PhaseKind.VOTING, title="Bad",
-                      starts_at=t, ends_at=t - dt.timedelta(days=1)))  # fmt: skip
+    session.add(
+        Phase(
+            call_id=call.id,
+            position=9,
+            kind=PhaseKind.VOTING,
+            title="Bad",
+            starts_at=t,
+            ends_at=t - dt.timedelta(days=1),
+        )
+    )
     with pytest.raises(IntegrityError, match="ck_phases_ends_after_start"):
         await session.flush()
 
@@ -132,8 +147,9 @@ async def test_open_calls_are_listed_closing_soonest_first_with_stable_cursors(
         await make_call(session, organiser=organiser, closes=dt.timedelta(days=d))
         for d in (9, 3, 7, 5, 1)
     ]
-    await make_call(session, organiser=organiser, opens=dt.timedelta(days=-9),
-                    closes=dt.timedelta(days=-1))  # already closed  # fmt: skip
+    await make_call(
+        session, organiser=organiser, opens=dt.timedelta(days=-9), closes=dt.timedelta(days=-1)
+    )  # already closed
     await make_call(session, organiser=organiser, opens=dt.timedelta(days=2))  # not open yet
     moment = now()
     first = await service.list_open_calls(session, now=moment, first=2)
