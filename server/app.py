@@ -14,8 +14,12 @@ from server import health
 from server.api.view import GraphQLApp
 from server.calls import pages as call_pages
 from server.db import Database, create_engine
+from server.identity import account_pages, verify_pages
+from server.identity import pages as identity_pages
+from server.identity.auth import AccountMiddleware, BodyLimitMiddleware, CsrfMiddleware
 from server.identity.keys import Keys
 from server.middleware import AccessLogMiddleware, SecurityHeadersMiddleware
+from server.personas import pages as persona_pages
 from server.settings import Settings
 from server.web import EXCEPTION_HANDLERS, build_templates
 
@@ -45,12 +49,23 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
         routes=[
             *health.routes,
             *call_pages.routes,
+            *identity_pages.routes,
+            *verify_pages.routes,
+            *account_pages.routes,
+            *persona_pages.routes,
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Mount("/static", StaticFiles(directory=settings.web_dir / "static"), name="static"),
         ],
         middleware=[
             Middleware(AccessLogMiddleware),
             Middleware(SecurityHeadersMiddleware, hsts=settings.is_production),
+            Middleware(
+                BodyLimitMiddleware,
+                default=settings.max_body_bytes,
+                larger={"/admin/registers": settings.max_upload_bytes},
+            ),
+            Middleware(CsrfMiddleware),
+            Middleware(AccountMiddleware),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=lifespan,

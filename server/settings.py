@@ -44,6 +44,9 @@ class Settings:
     # Seconds a request may wait on the database before /healthz reports it down.
     db_timeout: float = 5.0
     web_dir: Path = field(default=PROJECT_ROOT / "web")
+    max_body_bytes: int = 256 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024
+    smtp_url: str | None = None
     # None: generated on first start into var/secrets/secret_key (mode 0600).
     secret_key: str | None = field(default=None, repr=False)
     # None: generated on first start into var/secrets/identity_pepper (mode 0600).
@@ -87,6 +90,9 @@ class Settings:
             environment=environment,
             log_level=log_level,
             db_pool_size=_int(env, "DB_POOL_SIZE", 10, low=1, high=200),
+            max_body_bytes=_int(env, "MAX_BODY_KB", 256, low=16, high=10_240) * 1024,
+            max_upload_bytes=_int(env, "MAX_UPLOAD_MB", 20, low=1, high=500) * 1024 * 1024,
+            smtp_url=env.get("SMTP_URL") or None,
             secret_key=env.get("SECRET_KEY") or None,
             identity_pepper=env.get("IDENTITY_PEPPER") or None,
         )

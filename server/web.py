@@ -9,16 +9,24 @@ import logging
 from functools import cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from server import humanize
-from server.errors import Conflict, MootError, NotFound, RateLimited, ServiceUnavailable
+from server.errors import (
+    Conflict,
+    MootError,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+    ServiceUnavailable,
+)
 from server.markdown import render_markdown
 from server.settings import Settings
 
@@ -62,6 +70,18 @@ def build_templates(settings: Settings) -> Environment:
     return env
 
 
+# Fixed messages after a redirect: `?done=<key>` names one; the query never carries the text.
+NOTICES = {
+    "persona-created": "Your new persona is ready to use.",
+    "persona-updated": "Your persona has been updated.",
+    "persona-archived": "The persona is archived. What it posted stays, under its name.",
+    "deleted": "Your account has been deleted. Thank you for taking part.",
+    "token-created": "Your token is ready. Copy it now: it will not be shown again.",
+    "token-revoked": "The token has been revoked. Tools using it stop working at once.",
+    "signed-out-everywhere": "You have been signed out on every device.",
+}
+
+
 def render(
     request: Request,
     template: str,
@@ -71,9 +91,14 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> HTMLResponse:
     env: Environment = request.app.state.templates
+    state = request.scope.get("state", {})
     ctx = {
         "request": request,
         "htmx": request.headers.get("HX-Request") == "true",
+        "viewer": state.get("account"),
+        "csrf_token": state.get("csrf_token", ""),
+        "dev": not request.app.state.settings.is_production,
+        "notice": NOTICES.get(request.query_params.get("done", "")),
         **(context or {}),
     }
     body = env.get_template(template).render(ctx)
@@ -99,6 +124,9 @@ def error_response(request: Request, error: MootError) -> Response:
 
 async def handle_moot_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, MootError)
+    if isinstance(exc, NotAuthenticated) and request.method == "GET" and not _wants_json(request):
+        # A page that needs a signed-in person: sign in, then come back here.
+        return RedirectResponse(f"/sign-in?next={quote(request.url.path)}", status_code=303)
     return error_response(request, exc)
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 
+import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.calls import service as calls
@@ -12,6 +14,9 @@ from server.calls.models import Call, Organiser, PhaseKind, Region
 from server.calls.service import CallInput, PhaseInput
 from server.ideas import service as ideas
 from server.ideas.models import Idea
+from server.identity import service as identity
+from server.identity.auth import SESSION_COOKIE
+from server.identity.models import Account, Role
 
 _seq = itertools.count(1)
 
@@ -66,3 +71,34 @@ async def make_call(
 async def make_idea(session: AsyncSession, call: Call, *, title: str | None = None) -> Idea:
     n = next(_seq)
     return await ideas.create_idea(session, call, title=title or f"Idea {n}", body=f"Body {n}")
+
+
+async def make_account(
+    session: AsyncSession,
+    *,
+    email: str | None = None,
+    password: str | None = None,
+    role: Role | None = None,
+) -> Account:
+    """A confirmed full account, built by the same service `moot users create` uses."""
+    return await identity.create_user(
+        session,
+        email=email or f"person{next(_seq)}@example.org",
+        role=role,
+        password=password,
+        now=now(),
+    )
+
+
+async def sign_in(client: httpx.AsyncClient, session: AsyncSession, account: Account) -> None:
+    """Give ``client`` a session cookie for ``account`` (as the sign-in pages would)."""
+    token = await identity.start_session(session, account, now=now())
+    client.cookies.set(SESSION_COOKIE, token)
+
+
+async def csrf_token(client: httpx.AsyncClient) -> str:
+    """The CSRF token a page would embed for this client (fetching a page sets the cookie)."""
+    html = (await client.get("/sign-up")).text
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token on the page"
+    return match.group(1)

@@ -26,7 +26,7 @@ async def dead_client(tmp_path: Path) -> httpx.AsyncClient:
     settings = Settings(database_url=DEAD_DB, var_dir=tmp_path, environment="test", db_timeout=2)
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
         yield c
     await app.state.db.dispose()
 
