@@ -51,6 +51,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
             *call_pages.routes,
             *identity_pages.routes,
             *verify_pages.routes,
+            *oidc_pages.routes,
             *account_pages.routes,
             *persona_pages.routes,
             Route("/graphql", graphql, methods=["GET", "POST"]),

@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -23,6 +23,8 @@ schema_app = typer.Typer(help="The GraphQL schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(demo_app, name="demo")
 app.add_typer(schema_app, name="schema")
+users_app = typer.Typer(help="Accounts and roles.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 
 log = logging.getLogger("moot")
 
@@ -61,15 +63,9 @@ def _database(settings: Settings) -> Iterator[str]:
 
 async def _load_demo(url: str) -> list[str]:
     from server import demo
-    from server.db import Database, create_engine
     from server.web import now
 
-    db = Database(create_engine(url, pool_size=1))
-    try:
-        async with db.session() as session, session.begin():
-            return await demo.load(session, now=now())
-    finally:
-        await db.dispose()
+    return await _run_in_transaction(url, lambda s: demo.load(s, now=now()))  # type: ignore[no-any-return]
 
 
 def _exit_quietly(signum: int, frame: object) -> None:
@@ -191,6 +187,80 @@ def schema_print(
         out.write_text(text)
     else:
         typer.echo(text, nl=False)
+
+
+async def _run_in_transaction(url: str, work: Any) -> Any:
+    from server.db import Database, create_engine
+
+    db = Database(create_engine(url, pool_size=1))
+    try:
+        async with db.session() as session, session.begin():
+            return await work(session)
+    finally:
+        await db.dispose()
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="Email address of the account.")],
+    role: Annotated[
+        str | None, typer.Option(help="moderator, councillor, organiser or admin.")
+    ] = None,
+    password: Annotated[
+        bool, typer.Option("--password", help="Ask for a password (else: sign in by email link).")
+    ] = False,
+) -> None:
+    """Create a confirmed account (or add a role to an existing one): the first admin, say."""
+    from server import migrate
+    from server.errors import MootError
+    from server.identity import service as identity
+    from server.identity.models import Role
+    from server.web import now
+
+    try:
+        chosen = Role(role) if role else None
+    except ValueError:
+        typer.secho(
+            f"Unknown role {role!r}: use one of {', '.join(r.value for r in Role)}.",
+            fg="red",
+            err=True,
+        )
+        raise typer.Exit(2) from None
+    secret = (
+        typer.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
+    )
+    settings = _settings()
+    with _database(settings) as url:
+        migrate.upgrade(url)
+
+        async def work(session: Any) -> Any:
+            return await identity.create_user(
+                session, email=email, role=chosen, password=secret, now=now()
+            )
+
+        try:
+            account = asyncio.run(_run_in_transaction(url, work))
+        except MootError as exc:
+            typer.secho(exc.message, fg="red", err=True)
+            raise typer.Exit(2) from None
+    typer.echo(f"Account {account.id} ({account.email}){' is ' + chosen.value if chosen else ''}.")
+
+
+@app.command()
+def outbox(limit: Annotated[int, typer.Option(help="How many, newest first.")] = 10) -> None:
+    """Show the emails Moot has queued (all of them, when SMTP_URL is unset)."""
+    from server.identity import mail
+
+    settings = _settings()
+    with _database(settings) as url:
+        messages = asyncio.run(_run_in_transaction(url, lambda s: mail.recent(s, limit=limit)))
+    if not messages:
+        typer.echo("The outbox is empty.")
+    for message in messages:
+        typer.echo(
+            f"--- {message.created_at:%Y-%m-%d %H:%M} to {message.to_address}\n"
+            f"Subject: {message.subject}\n\n{message.body}"
+        )
 
 
 def main() -> None:

@@ -47,6 +47,8 @@ class Settings:
     max_body_bytes: int = 256 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
     smtp_url: str | None = None
+    # JSON list of OpenID Connect providers; parsed and validated by server.identity.oidc.
+    oidc_providers: str | None = None
     # None: generated on first start into var/secrets/secret_key (mode 0600).
     secret_key: str | None = field(default=None, repr=False)
     # None: generated on first start into var/secrets/identity_pepper (mode 0600).
@@ -93,6 +95,7 @@ class Settings:
             max_body_bytes=_int(env, "MAX_BODY_KB", 256, low=16, high=10_240) * 1024,
             max_upload_bytes=_int(env, "MAX_UPLOAD_MB", 20, low=1, high=500) * 1024 * 1024,
             smtp_url=env.get("SMTP_URL") or None,
+            oidc_providers=env.get("OIDC_PROVIDERS") or None,
             secret_key=env.get("SECRET_KEY") or None,
             identity_pepper=env.get("IDENTITY_PEPPER") or None,
         )

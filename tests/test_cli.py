@@ -68,3 +68,32 @@ async def test_graphiql_for_browsers_json_for_clients(demo_api: httpx.AsyncClien
         "/graphql", params={"query": "{ regions { name } }"}, headers={"accept": "application/json"}
     )
     assert data.json() == {"data": {"regions": [{"name": "South West"}]}}
+
+
+def test_users_create_and_outbox(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import os
+    import subprocess
+    import sys
+
+    from server.settings import PROJECT_ROOT
+
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["MOOT_VAR_DIR"] = str(tmp_path / "var")
+
+    def moot(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "server.cli", *args],
+            env=env,
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    made = moot("users", "create", "--email", "admin@example.org", "--role", "admin")
+    assert made.returncode == 0, made.stderr
+    assert "admin@example.org" in made.stdout and "is admin" in made.stdout
+    bad = moot("users", "create", "--email", "x@example.org", "--role", "emperor")
+    assert bad.returncode == 2 and "Unknown role 'emperor'" in bad.stderr
+    empty = moot("outbox")
+    assert empty.returncode == 0 and "The outbox is empty." in empty.stdout
