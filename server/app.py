@@ -14,7 +14,7 @@ from server import health
 from server.api.view import GraphQLApp
 from server.calls import pages as call_pages
 from server.db import Database, create_engine
-from server.identity import account_pages, verify_pages
+from server.identity import account_pages, oidc_pages, verify_pages
 from server.identity import pages as identity_pages
 from server.identity.auth import AccountMiddleware, BodyLimitMiddleware, CsrfMiddleware
 from server.identity.keys import Keys
