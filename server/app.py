@@ -14,7 +14,7 @@ from server import health
 from server.api.view import GraphQLApp
 from server.calls import pages as call_pages
 from server.db import Database, create_engine
-from server.identity import account_pages, oidc_pages, verify_pages
+from server.identity import account_pages, oidc_pages, token_pages, verify_pages
 from server.identity import pages as identity_pages
 from server.identity.auth import AccountMiddleware, BodyLimitMiddleware, CsrfMiddleware
 from server.identity.keys import Keys
@@ -53,6 +53,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
             *verify_pages.routes,
             *oidc_pages.routes,
             *account_pages.routes,
+            *token_pages.routes,
             *persona_pages.routes,
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Mount("/static", StaticFiles(directory=settings.web_dir / "static"), name="static"),

@@ -187,3 +187,26 @@ async def fresh_database(
     yield make
     for name in made:
         await pg_server.drop(name)
+
+
+@pytest.fixture
+async def live_db(fresh_database: Callable[[], Awaitable[str]]) -> AsyncIterator[Database]:
+    """A database of the test's own with real, separate connections, as in production: for
+    the API (whose DataLoaders run concurrently) and for concurrency tests. Set up data with
+    ``async with live_db.session() as s, s.begin(): ...`` so that it is committed."""
+    url = await fresh_database()
+    database = Database(create_engine(url, pool_size=5))
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+def live_app(settings: Settings, live_db: Database):  # type: ignore[no-untyped-def]
+    return create_app(settings, db=live_db)
+
+
+@pytest.fixture
+async def live_client(live_app) -> AsyncIterator[httpx.AsyncClient]:  # type: ignore[no-untyped-def]
+    transport = httpx.ASGITransport(app=live_app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as c:
+        yield c

@@ -9,7 +9,10 @@ import strawberry
 from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
+from server.api.auth import ANONYMOUS, Caller
 from server.db import Database
+from server.errors import Forbidden, NotAuthenticated
+from server.identity.models import Account
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -37,6 +40,18 @@ class Context:
     db: Database
     loaders: Loaders
     now: dt.datetime
+    caller: Caller = ANONYMOUS
+
+    def require(self, scope: str) -> Account:
+        """The signed-in account, allowed ``scope``; raises otherwise."""
+        if self.caller.account is None:
+            raise NotAuthenticated(
+                "Sign in first: send `Authorization: Bearer <token>` (create a token on your "
+                "account page)."
+            )
+        if scope not in self.caller.scopes:
+            raise Forbidden(f"This token does not have the `{scope}` scope.")
+        return self.caller.account
 
 
 Info = strawberry.Info[Context, None]

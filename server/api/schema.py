@@ -11,7 +11,9 @@ from server.api.errors import MootErrors
 from server.calls.gql import Call, CallsQuery, Organiser, Phase, Region
 from server.events.gql import Event, Venue
 from server.ideas.gql import Idea
+from server.identity.gql import IdentityMutations, IdentityQuery
 from server.outcomes.gql import Outcome
+from server.personas.gql import Persona, PersonaMutations
 
 # Decidim ships depth 15 and 5 aliases; ours are in the same spirit and documented at /api.
 MAX_DEPTH = 12
@@ -20,14 +22,20 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type(description="Moot's public API: calls, ideas, events and their outcomes.")
-class Query(CallsQuery):
+class Query(CallsQuery, IdentityQuery):
     node: relay.Node = relay.node(description="Fetch any object by its global id.")
     nodes: list[relay.Node] = relay.node(description="Fetch several objects by global id.")
 
 
+@strawberry.type(description="Changes, made as the signed-in account (token or session).")
+class Mutation(PersonaMutations, IdentityMutations):
+    pass
+
+
 schema = strawberry.Schema(
     query=Query,
-    types=[Call, Region, Organiser, Phase, Event, Venue, Idea, Outcome],
+    mutation=Mutation,
+    types=[Call, Region, Organiser, Phase, Event, Venue, Idea, Outcome, Persona],
     extensions=[
         MootErrors,
         lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
