@@ -19,8 +19,13 @@ from server.calls.service import CallInput, PhaseInput
 from server.events import service as events
 from server.events.service import VenueInput
 from server.ideas import service as ideas
+from server.identity import service as identity
+from server.identity.models import Role
 from server.outcomes import service as outcomes
 from server.outcomes.models import OutcomeStatus
+from server.personas import service as personas
+from server.personas.models import Persona, PersonaKind
+from server.personas.service import PersonaInput
 
 LONDON = ZoneInfo("Europe/London")
 
@@ -104,6 +109,41 @@ RIVERSIDE_IDEAS = [
 ]
 
 
+# Demo sign-ins (development only; README lists them). Every demo account shares this password.
+DEMO_PASSWORD = "moot-demo-password"  # noqa: S105 - a documented demo login, never production data
+DEMO_STAFF = (
+    ("admin@moot.example", Role.ADMIN),
+    ("councillor@moot.example", Role.COUNCILLOR),
+    ("moderator@moot.example", Role.MODERATOR),
+)
+DEMO_RESIDENTS = (
+    ("sam@moot.example", PersonaKind.RESIDENT, "Sam, resident of Exeter", "#0b4f6c"),
+    ("priya@moot.example", PersonaKind.RESIDENT, "Priya, resident of Penryn", "#6f3a00"),
+    ("tom@moot.example", PersonaKind.PSEUDONYM, "Curlew", "#4c2c92"),
+    ("ann@moot.example", PersonaKind.RESIDENT, "Ann, resident of Honiton", "#00703c"),
+)
+
+
+async def _people(session: AsyncSession, now: dt.datetime) -> list[Persona]:
+    """Demo staff and residents, each resident with one persona (created once)."""
+    for email, role in DEMO_STAFF:
+        await identity.create_user(session, email=email, role=role, password=DEMO_PASSWORD, now=now)
+    speakers = []
+    for email, kind, name, colour in DEMO_RESIDENTS:
+        account = await identity.create_user(
+            session, email=email, role=None, password=DEMO_PASSWORD, now=now
+        )
+        own = await personas.personas_of(session, account.id)
+        speakers.append(
+            own[0]
+            if own
+            else await personas.create_persona(
+                session, account, PersonaInput(kind, name, avatar_colour=colour), now=now
+            )
+        )
+    return speakers
+
+
 def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
 
@@ -132,6 +172,7 @@ async def _region_and_organisers(session: AsyncSession) -> tuple[Region, Organis
 async def load(session: AsyncSession, *, now: dt.datetime) -> list[str]:
     """Load what is missing; returns the slugs of the calls created."""
     region, partnership, council = await _region_and_organisers(session)
+    speakers = await _people(session, now)
     existing = set(
         await session.scalars(select(Call.slug).where(Call.slug.in_([FUTURES, RIVERSIDE])))
     )
@@ -204,8 +245,9 @@ async def load(session: AsyncSession, *, now: dt.datetime) -> list[str]:
                 ),
             ],
         )
-        for title, body in FUTURES_IDEAS:
-            await ideas.create_idea(session, call, title=title, body=body)
+        for i, (title, body) in enumerate(FUTURES_IDEAS):
+            author = speakers[i % len(speakers)]
+            await ideas.create_idea(session, call, author, title=title, body=body, now=now)
         created.append(FUTURES)
     if RIVERSIDE not in existing:
         start = today - dt.timedelta(days=150)
@@ -237,8 +279,9 @@ async def load(session: AsyncSession, *, now: dt.datetime) -> list[str]:
             organiser=council,
             region=region,
         )
-        for title, body, status, response in RIVERSIDE_IDEAS:
-            idea = await ideas.create_idea(session, call, title=title, body=body)
+        for i, (title, body, status, response) in enumerate(RIVERSIDE_IDEAS):
+            author = speakers[(i + 1) % len(speakers)]
+            idea = await ideas.create_idea(session, call, author, title=title, body=body, now=now)
             await outcomes.record_outcome(session, idea, status=status, response=response)
         created.append(RIVERSIDE)
     return created

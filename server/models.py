@@ -2,9 +2,10 @@
 
 from server.audit.models import AuditEntry
 from server.calls.models import Call, Organiser, Phase, Region
+from server.comments.models import Comment
 from server.db import Base
-from server.events.models import Event, Venue
-from server.ideas.models import Idea
+from server.events.models import Event, EventSession, Registration, Solution, Venue, VenueHost
+from server.ideas.models import Endorsement, Idea, IdeaFollow, IdeaRevision
 from server.identity.models import (
     Account,
     ApiToken,
@@ -22,6 +23,8 @@ from server.identity.models import (
     VerificationCode,
     VerificationConflict,
 )
+from server.moderation.models import Report
+from server.notifications.models import Notification, NotificationSettings
 from server.outcomes.models import Outcome
 from server.personas.models import Persona
 
@@ -32,8 +35,15 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Call",
+    "Comment",
+    "Endorsement",
     "Event",
+    "EventSession",
     "Idea",
+    "IdeaFollow",
+    "IdeaRevision",
+    "Notification",
+    "NotificationSettings",
     "OidcLogin",
     "Organiser",
     "OutboxMessage",
@@ -44,12 +54,16 @@ __all__ = [
     "Region",
     "Register",
     "RegisterEntry",
+    "Registration",
+    "Report",
     "RoleGrant",
     "Session",
     "SignInLink",
     "SigningKey",
+    "Solution",
     "ThrottleHit",
     "Venue",
+    "VenueHost",
     "Verification",
     "VerificationCode",
     "VerificationConflict",

@@ -17,6 +17,9 @@ from server.ideas.models import Idea
 from server.identity import service as identity
 from server.identity.auth import SESSION_COOKIE
 from server.identity.models import Account, Role
+from server.personas import service as personas
+from server.personas.models import Persona, PersonaKind
+from server.personas.service import PersonaInput
 
 _seq = itertools.count(1)
 
@@ -68,9 +71,26 @@ async def make_call(
     )
 
 
-async def make_idea(session: AsyncSession, call: Call, *, title: str | None = None) -> Idea:
+async def make_persona(
+    session: AsyncSession, account: Account | None = None, *, name: str | None = None
+) -> Persona:
+    account = account or await make_account(session)
+    return await personas.create_persona(
+        session,
+        account,
+        PersonaInput(PersonaKind.PSEUDONYM, name or f"Persona {next(_seq)}"),
+        now=now(),
+    )
+
+
+async def make_idea(
+    session: AsyncSession, call: Call, *, title: str | None = None, author: Persona | None = None
+) -> Idea:
     n = next(_seq)
-    return await ideas.create_idea(session, call, title=title or f"Idea {n}", body=f"Body {n}")
+    author = author or await make_persona(session)
+    return await ideas.create_idea(
+        session, call, author, title=title or f"Idea {n}", body=f"Body {n}", now=now()
+    )
 
 
 async def make_account(

@@ -62,6 +62,8 @@ class Call(CreatedAt, Base):
     organiser_id: Mapped[int] = mapped_column(ForeignKey("organisers.id"), index=True)
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"), index=True)
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(50)), default=list)
+    image_url: Mapped[str | None] = mapped_column(String(500))
+    image_alt: Mapped[str | None] = mapped_column(String(300))
     opens_at: Mapped[dt.datetime]
     closes_at: Mapped[dt.datetime]
 

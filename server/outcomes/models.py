@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Enum, ForeignKey, Text, func
+from sqlalchemy import Enum, ForeignKey, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db import Base
@@ -29,3 +29,6 @@ class Outcome(Base):
     )
     response: Mapped[str] = mapped_column(Text)  # Markdown, sanitised on render
     decided_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
+    decided_by: Mapped[int | None]  # account id of the councillor; not shown in public
+    decision_reference: Mapped[str | None] = mapped_column(String(500))  # e.g. a minute's URL
+    budget_line: Mapped[str | None] = mapped_column(String(200))

@@ -29,6 +29,7 @@ from server.calls import service as calls
 from server.db import Database, create_engine
 from server.ideas import service as ideas
 from server.settings import PROJECT_ROOT, Settings
+from tests.factories import make_persona
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -83,8 +84,11 @@ def add_ideas(demo_database: str) -> AddIdeas:
     async def add(slug: str, titles: list[str]) -> None:
         async def write(session: AsyncSession) -> None:
             call = await calls.get_call(session, slug)
+            author = await make_persona(session)
             for title in titles:
-                await ideas.create_idea(session, call, title=title, body=f"Body of {title}.")
+                await ideas.create_idea(
+                    session, call, author, title=title, body=f"Body of {title}.", now=web.now()
+                )
 
         await _in_session(demo_database, write)
 
