@@ -13,12 +13,18 @@ from starlette.staticfiles import StaticFiles
 from server import health
 from server.api.view import GraphQLApp
 from server.calls import pages as call_pages
+from server.comments import pages as comment_pages
 from server.db import Database, create_engine
+from server.events import pages as event_pages
+from server.ideas import pages as idea_pages
 from server.identity import account_pages, oidc_pages, token_pages, verify_pages
 from server.identity import pages as identity_pages
 from server.identity.auth import AccountMiddleware, BodyLimitMiddleware, CsrfMiddleware
 from server.identity.keys import Keys
 from server.middleware import AccessLogMiddleware, SecurityHeadersMiddleware
+from server.moderation import pages as moderation_pages
+from server.notifications import pages as notification_pages
+from server.outcomes import pages as outcome_pages
 from server.personas import pages as persona_pages
 from server.settings import Settings
 from server.web import EXCEPTION_HANDLERS, build_templates
@@ -49,6 +55,12 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
         routes=[
             *health.routes,
             *call_pages.routes,
+            *idea_pages.routes,
+            *comment_pages.routes,
+            *event_pages.routes,
+            *moderation_pages.routes,
+            *outcome_pages.routes,
+            *notification_pages.routes,
             *identity_pages.routes,
             *verify_pages.routes,
             *oidc_pages.routes,

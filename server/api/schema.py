@@ -9,10 +9,13 @@ from strawberry.schema.config import StrawberryConfig
 
 from server.api.errors import MootErrors
 from server.calls.gql import Call, CallsQuery, Organiser, Phase, Region
-from server.events.gql import Event, Venue
-from server.ideas.gql import Idea
+from server.comments.gql import CommentsMutations, CommentsQuery
+from server.events.gql import Event, EventsMutations, EventsQuery, Venue
+from server.ideas.gql import Idea, IdeasMutations, IdeasQuery
 from server.identity.gql import IdentityMutations, IdentityQuery
-from server.outcomes.gql import Outcome
+from server.moderation.gql import ModerationMutations, ModerationQuery
+from server.notifications.gql import NotificationsMutations, NotificationsQuery
+from server.outcomes.gql import Outcome, OutcomesMutations, OutcomesQuery
 from server.personas.gql import Persona, PersonaMutations
 
 # Decidim ships depth 15 and 5 aliases; ours are in the same spirit and documented at /api.
@@ -22,13 +25,31 @@ MAX_TOKENS = 2000
 
 
 @strawberry.type(description="Moot's public API: calls, ideas, events and their outcomes.")
-class Query(CallsQuery, IdentityQuery):
+class Query(
+    CallsQuery,
+    IdentityQuery,
+    IdeasQuery,
+    CommentsQuery,
+    EventsQuery,
+    ModerationQuery,
+    OutcomesQuery,
+    NotificationsQuery,
+):
     node: relay.Node = relay.node(description="Fetch any object by its global id.")
     nodes: list[relay.Node] = relay.node(description="Fetch several objects by global id.")
 
 
 @strawberry.type(description="Changes, made as the signed-in account (token or session).")
-class Mutation(PersonaMutations, IdentityMutations):
+class Mutation(
+    PersonaMutations,
+    IdentityMutations,
+    IdeasMutations,
+    CommentsMutations,
+    EventsMutations,
+    ModerationMutations,
+    OutcomesMutations,
+    NotificationsMutations,
+):
     pass
 
 

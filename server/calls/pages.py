@@ -6,10 +6,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from server.calls import service
-from server.events import service as events
-from server.ideas import service as ideas
-from server.outcomes import service as outcomes
+from server.calls import rules, service
+from server.events import pages as event_pages
+from server.ideas import pages as idea_pages
 from server.web import now, render
 
 
@@ -33,26 +32,20 @@ async def call_page(request: Request) -> Response:
     async with request.app.state.db.session() as session:
         call = await service.get_call(session, slug)
         phases = await service.phases_of(session, call.id)
-        event_rows = await events.events_of(session, call.id)
-        venues = await events.venues_of(session, [e.id for e in event_rows])
-        idea_page = await ideas.list_ideas(
-            session, call.id, after=request.query_params.get("after")
-        )
-        answers = {
-            o.idea_id: o
-            for o in await outcomes.outcomes_for(session, [i.id for i in idea_page.items])
-        }
+        # Each domain builds its own section of the page.
+        idea_section = await idea_pages.call_ideas_context(request, session, call)
+        event_section = await event_pages.call_events_context(request, session, call)
     context = {
         "call": call,
         "phases": phases,
-        "current": service.current_phase(phases, moment),
+        "current": rules.current(phases, moment),
         "upcoming": service.next_phase(phases, moment),
+        "open_actions": rules.open_actions(phases, moment),
         "is_open": call.opens_at <= moment < call.closes_at,
         "has_closed": call.closes_at <= moment,
-        "events": [(e, [v for v in venues if v.event_id == e.id]) for e in event_rows],
-        "ideas": idea_page,
-        "outcomes": answers,
         "now": moment,
+        **idea_section,
+        **event_section,
     }
     if request.headers.get("HX-Request") and request.query_params.get("after"):
         return render(request, "calls/_idea_rows.html", context)

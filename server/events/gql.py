@@ -60,3 +60,13 @@ class Event(RowNode):
 
 async def events_of_call(info: Info, call_id: int) -> list[EventRow]:
     return await info.context.loaders.get(loaders.events_by_call).load(call_id)
+
+
+@strawberry.type
+class EventsQuery:
+    """Root query fields of this domain (mixed into the schema's Query)."""
+
+
+@strawberry.type
+class EventsMutations:
+    """Mutations of this domain (mixed into the schema's Mutation)."""

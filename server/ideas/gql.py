@@ -46,3 +46,13 @@ async def ideas_of_call(
     async with info.context.db.session() as session:
         page = await service.list_ideas(session, call_id, first=first, after=after)
     return to_connection(IdeaConnection, page, Idea.from_row, after=after)
+
+
+@strawberry.type
+class IdeasQuery:
+    """Root query fields of this domain (mixed into the schema's Query)."""
+
+
+@strawberry.type
+class IdeasMutations:
+    """Mutations of this domain (mixed into the schema's Mutation)."""

@@ -41,3 +41,13 @@ class Outcome(RowNode):
 async def outcome_of_idea(info: Info, idea_id: int) -> Outcome | None:
     row = await info.context.loaders.get(loaders.outcome_by_idea).load(idea_id)
     return Outcome.from_row(row) if row else None
+
+
+@strawberry.type
+class OutcomesQuery:
+    """Root query fields of this domain (mixed into the schema's Query)."""
+
+
+@strawberry.type
+class OutcomesMutations:
+    """Mutations of this domain (mixed into the schema's Mutation)."""
