@@ -88,4 +88,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
     app.state.db = database
     app.state.templates = build_templates(settings)
     app.state.keys = Keys.load(settings)
+    # Parse the OpenID Connect providers now, so a bad OIDC_PROVIDERS stops start-up with a
+    # message instead of failing the first sign-in.
+    oidc_pages.registry(app)
     return app

@@ -79,7 +79,13 @@ NOTICES = {
     "token-created": "Your token is ready. Copy it now: it will not be shown again.",
     "token-revoked": "The token has been revoked. Tools using it stop working at once.",
     "signed-out-everywhere": "You have been signed out on every device.",
+    "verified": "Thank you: your identity is verified.",
 }
+
+
+def _oidc_providers(request: Request) -> list[Any]:
+    registry = getattr(request.app.state, "oidc", None)
+    return list(registry.providers.values()) if registry is not None else []
 
 
 def render(
@@ -99,6 +105,7 @@ def render(
         "csrf_token": state.get("csrf_token", ""),
         "dev": not request.app.state.settings.is_production,
         "notice": NOTICES.get(request.query_params.get("done", "")),
+        "oidc_providers": _oidc_providers(request),
         **(context or {}),
     }
     body = env.get_template(template).render(ctx)
