@@ -12,6 +12,7 @@ from starlette.staticfiles import StaticFiles
 
 from server import health
 from server.api.view import GraphQLApp
+from server.calls import admin_pages as call_admin_pages
 from server.calls import pages as call_pages
 from server.comments import pages as comment_pages
 from server.db import Database, create_engine
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
         debug=False,
         routes=[
             *health.routes,
+            *call_admin_pages.routes,
             *call_pages.routes,
             *idea_pages.routes,
             *comment_pages.routes,

@@ -80,6 +80,7 @@ NOTICES = {
     "token-revoked": "The token has been revoked. Tools using it stop working at once.",
     "signed-out-everywhere": "You have been signed out on every device.",
     "verified": "Thank you: your identity is verified.",
+    "call-saved": "The call has been saved.",
 }
 
 

@@ -64,6 +64,8 @@ class CallInput:
     phases: Sequence[PhaseInput]
     description: str = ""
     tags: Sequence[str] = field(default_factory=tuple)
+    image_url: str | None = None
+    image_alt: str | None = None
 
 
 def _validate_call(data: CallInput) -> None:
@@ -80,6 +82,12 @@ def _validate_call(data: CallInput) -> None:
         errors["slug"] = "Use lower-case letters, digits and single hyphens (at most 80)."
     if not data.phases:
         errors["phases"] = "A call needs at least one phase."
+    if data.image_url and not data.image_url.startswith(("https://", "/static/")):
+        errors["image_url"] = "Use an https:// address (or a /static/ path) for the image."
+    if data.image_url and not (data.image_alt or "").strip():
+        errors["image_alt"] = "Describe the image for people who cannot see it."
+    if len(data.tags) > 10:
+        errors["tags"] = "Use at most 10 tags."
     for i, phase in enumerate(data.phases):
         if phase.starts_at.tzinfo is None or phase.ends_at.tzinfo is None:
             errors["phases"] = f"Phase {i + 1}: dates need a time zone."
@@ -103,6 +111,8 @@ async def create_call(
         summary=data.summary.strip(),
         description=data.description,
         tags=[t.strip().lower() for t in data.tags if t.strip()],
+        image_url=data.image_url,
+        image_alt=data.image_alt,
         organiser_id=organiser.id,
         region_id=region.id,
         opens_at=data.phases[0].starts_at,
@@ -122,6 +132,48 @@ async def create_call(
         )
         for i, p in enumerate(data.phases)
     )
+    await session.flush()
+    return call
+
+
+async def update_call(session: AsyncSession, call: Call, data: CallInput) -> Call:
+    """Change a call and its timeline. Phases are matched by position: existing ones are
+    updated in place (keeping their ids), extra ones added, missing ones removed."""
+    _validate_call(data)
+    if data.slug != call.slug and await session.scalar(
+        select(Call.id).where(Call.slug == data.slug)
+    ):
+        raise Conflict("Another call already uses that address.", field="slug")
+    call.slug = data.slug
+    call.title = data.title.strip()
+    call.summary = data.summary.strip()
+    call.description = data.description
+    call.tags = [t.strip().lower() for t in data.tags if t.strip()]
+    call.image_url = data.image_url
+    call.image_alt = data.image_alt
+    call.opens_at = data.phases[0].starts_at
+    call.closes_at = data.phases[-1].ends_at
+    existing = await phases_of(session, call.id)
+    for phase in existing[len(data.phases) :]:
+        await session.delete(phase)
+    await session.flush()
+    for i, p in enumerate(data.phases):
+        if i < len(existing):
+            row = existing[i]
+            row.kind, row.title, row.description = p.kind, p.title.strip(), p.description
+            row.starts_at, row.ends_at = p.starts_at, p.ends_at
+        else:
+            session.add(
+                Phase(
+                    call_id=call.id,
+                    position=i,
+                    kind=p.kind,
+                    title=p.title.strip(),
+                    description=p.description,
+                    starts_at=p.starts_at,
+                    ends_at=p.ends_at,
+                )
+            )
     await session.flush()
     return call
 
@@ -179,6 +231,10 @@ async def list_open_calls(
         has_next=len(rows) > size,
         total=total,
     )
+
+
+async def list_organisers(session: AsyncSession) -> list[Organiser]:
+    return list(await session.scalars(select(Organiser).order_by(Organiser.name)))
 
 
 async def list_regions(session: AsyncSession) -> list[Region]:
