@@ -9,8 +9,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from server.identity import auth, privacy, service
-from server.identity.models import Account
+from server.identity.models import Account, AccountKind
 from server.identity.verification import live_verifications
+from server.identity.verify_pages import LIGHT_COOKIE
 from server.personas import service as personas
 from server.web import now, render
 
@@ -33,6 +34,9 @@ async def account_page(request: Request) -> Response:
             "personas": own,
             "verifications": verifications,
             "roles": roles,
+            # Set when this browser joined a call at a venue (see identity.light).
+            "has_light": account.kind == AccountKind.FULL
+            and bool(request.cookies.get(LIGHT_COOKIE)),
         },
     )
 

@@ -74,6 +74,7 @@ async def read_form(request: Request, *, max_files: int = 0, max_fields: int = 5
         request.cookies.get(CSRF_COOKIE),
         token if isinstance(token, str) else None,
     ):
+        await form.close()  # uploaded files must not outlive a refused request
         raise CsrfFailed
     return form
 
