@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -18,7 +19,7 @@ from server.comments import pages as comment_pages
 from server.db import Database, create_engine
 from server.events import pages as event_pages
 from server.ideas import pages as idea_pages
-from server.identity import account_pages, oidc_pages, token_pages, verify_pages
+from server.identity import account_pages, mail, oidc_pages, token_pages, verify_pages
 from server.identity import pages as identity_pages
 from server.identity.auth import AccountMiddleware, BodyLimitMiddleware, CsrfMiddleware
 from server.identity.keys import Keys
@@ -46,7 +47,14 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        sender = None
+        if settings.smtp_url:
+            sender = asyncio.create_task(mail.delivery_loop(database, settings.smtp_url))
         yield
+        if sender is not None:
+            sender.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sender
         if db is None:
             await database.dispose()
 

@@ -9,9 +9,9 @@ from strawberry.scalars import JSON
 from server.api.context import Info
 from server.api.payloads import UserError, attempt
 from server.errors import ValidationFailed
-from server.identity import privacy, tokens
-from server.identity.models import Account, TokenScope
-from server.identity.verification import live_verifications
+from server.identity import codes, privacy, registers, throttle, tokens
+from server.identity.models import Account, TokenScope, Verification, VerificationConflict
+from server.identity.verification import IdentityInUse, live_verifications
 from server.personas import service as personas
 from server.personas.gql import Persona
 
@@ -109,6 +109,30 @@ class IdentityQuery:
         return await _viewer(info, account) if account else None
 
 
+@strawberry.type(description="The result of a verification attempt.")
+class VerifyPayload:
+    verification: VerificationInfo | None = strawberry.field(description="What was verified.")
+    errors: list[UserError] = strawberry.field(description="Why nothing was verified.")
+
+
+def _verify_result(result: Verification | VerificationConflict) -> VerifyPayload:
+    if isinstance(result, VerificationConflict):
+        error = IdentityInUse()
+        return VerifyPayload(
+            verification=None,
+            errors=[UserError(field=None, message=error.message, code=error.code)],
+        )
+    return VerifyPayload(
+        verification=VerificationInfo(
+            method=result.method,
+            claims=cast(JSON, result.claims),
+            verified_at=result.verified_at,
+            expires_at=result.expires_at,
+        ),
+        errors=[],
+    )
+
+
 @strawberry.type(description="The result of revoking a token.")
 class RevokeApiTokenPayload:
     token: ApiTokenInfo | None = strawberry.field(description="The revoked token.")
@@ -123,6 +147,68 @@ class DeleteAccountPayload:
 
 @strawberry.type
 class IdentityMutations:
+    @strawberry.mutation(description="Verify yourself with a one-time code (letter or venue).")
+    async def redeem_verification_code(self, info: Info, code: str) -> VerifyPayload:
+        account = info.context.require(TokenScope.PARTICIPATE)
+        keys = info.context.request.app.state.keys
+
+        async def work() -> VerifyPayload:
+            async with info.context.db.session() as session, session.begin():
+                fresh = await session.get(Account, account.id, with_for_update=True)
+                assert fresh is not None
+                # A conflict is kept (committed) for moderators, then reported as an error.
+                return _verify_result(
+                    await codes.redeem_code(session, keys, fresh, code, now=info.context.now)
+                )
+
+        payload, errors = await attempt(work)
+        return payload or VerifyPayload(verification=None, errors=errors)
+
+    @strawberry.mutation(
+        description="Verify yourself against a council register: your name, postcode and date of "
+        "birth (YYYY-MM-DD), or your register reference and date of birth."
+    )
+    async def match_register(
+        self,
+        info: Info,
+        date_of_birth: str,
+        name: str = "",
+        postcode: str = "",
+        reference: str = "",
+    ) -> VerifyPayload:
+        account = info.context.require(TokenScope.PARTICIPATE)
+        keys = info.context.request.app.state.keys
+
+        async def work() -> VerifyPayload:
+            try:
+                born: dt.date | None = dt.date.fromisoformat(date_of_birth.strip())
+            except ValueError:
+                born = None
+            details = registers.MatchDetails(
+                date_of_birth=born, name=name, postcode=postcode, reference=reference
+            )
+            async with info.context.db.session() as session:
+                async with session.begin():
+                    # Attempts count even when they fail: a separate, committed transaction.
+                    await throttle.hit(
+                        session,
+                        f"register-api:{account.id}",
+                        limit=10,
+                        window=dt.timedelta(minutes=15),
+                        now=info.context.now,
+                    )
+                async with session.begin():
+                    fresh = await session.get(Account, account.id, with_for_update=True)
+                    assert fresh is not None
+                    return _verify_result(
+                        await registers.match_register(
+                            session, keys, fresh, details, today=info.context.now.date()
+                        )
+                    )
+
+        payload, errors = await attempt(work)
+        return payload or VerifyPayload(verification=None, errors=errors)
+
     @strawberry.mutation(description="Revoke one of your tokens; it stops working at once.")
     async def revoke_api_token(self, info: Info, id: int) -> RevokeApiTokenPayload:
         account = info.context.require(TokenScope.PARTICIPATE)

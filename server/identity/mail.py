@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 import smtplib
 from email.message import EmailMessage
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import select, update
@@ -78,3 +79,15 @@ async def recent(session: AsyncSession, *, limit: int = 50) -> list[OutboxMessag
     return list(
         await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit))
     )
+
+
+async def delivery_loop(db: Any, smtp_url: str, *, interval: float = 5.0) -> None:
+    """Send queued mail every few seconds while the app runs (started by the app's lifespan
+    when SMTP_URL is set). Several processes may run it: rows are claimed with SKIP LOCKED."""
+    while True:
+        try:
+            async with db.session() as session, session.begin():
+                await deliver_pending(session, smtp_url)
+        except Exception:  # a database blip must not end the loop
+            log.exception("mail delivery failed; retrying")
+        await asyncio.sleep(interval)

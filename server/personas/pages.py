@@ -9,11 +9,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from server.errors import ValidationFailed
+from server.errors import Forbidden, NotFound, ValidationFailed
 from server.identity import auth
+from server.identity.models import Account, Role
+from server.identity.service import has_role
 from server.identity.verification import live_verifications
 from server.personas import service
-from server.personas.models import PersonaKind
+from server.personas.models import Persona, PersonaKind
 from server.web import now, render
 
 KINDS = [
@@ -129,7 +131,58 @@ async def archive(request: Request) -> Response:
     return RedirectResponse("/account?done=persona-archived#personas", status_code=303)
 
 
+async def _require_moderator(request: Request) -> Any:
+    account = await auth.require_account(request)
+    async with request.app.state.db.session() as session:
+        if not await has_role(session, account.id, Role.MODERATOR):
+            raise Forbidden("Only moderators can see who is behind a persona.")
+    return account
+
+
+async def reveal_page(request: Request) -> Response:
+    await _require_moderator(request)
+    async with request.app.state.db.session() as session:
+        persona = await session.get(Persona, request.path_params["id"])
+    if persona is None:
+        raise NotFound("There is no such persona.")
+    return render(
+        request, "personas/reveal.html", {"persona": persona, "errors": {}, "owner": None}
+    )
+
+
+async def reveal(request: Request) -> Response:
+    """The account behind a persona, for a moderator with a reason; always audited."""
+    form = await auth.read_form(request)
+    moderator = await _require_moderator(request)
+    persona_id = request.path_params["id"]
+    reason = str(form.get("reason", ""))
+    try:
+        async with request.app.state.db.session() as session, session.begin():
+            owner_id = await service.reveal_owner(
+                session, persona_id, moderator=moderator.id, reason=reason
+            )
+            persona = await session.get(Persona, persona_id)
+            owner = await session.get(Account, owner_id) if owner_id else None
+    except ValidationFailed as exc:
+        async with request.app.state.db.session() as session:
+            persona = await session.get(Persona, persona_id)
+        return render(
+            request,
+            "personas/reveal.html",
+            {"persona": persona, "errors": exc.errors, "owner": None},
+            status=422,
+        )
+    return render(
+        request,
+        "personas/reveal.html",
+        {"persona": persona, "errors": {}, "owner": owner, "revealed": True},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
 routes = [
+    Route("/moderation/personas/{id:int}", reveal_page, methods=["GET"]),
+    Route("/moderation/personas/{id:int}", reveal, methods=["POST"]),
     Route("/account/personas/new", new_page, methods=["GET"]),
     Route("/account/personas", create, methods=["POST"]),
     Route("/account/personas/{id:int}/edit", edit_page, methods=["GET"]),

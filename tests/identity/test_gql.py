@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from server.db import Database
 from server.identity import tokens
-from server.identity.models import Account
+from server.identity.models import Account, Role
 from server.personas.models import Persona
 from tests.factories import csrf_token, make_account, now, sign_in
 
@@ -247,3 +247,81 @@ async def test_token_pages(live_client: httpx.AsyncClient, live_db: Database) ->
         headers={"Authorization": f"Bearer {jwt}"},
     )
     assert response.json()["data"]["viewer"]["email"] == account.email
+
+
+REDEEM = gql(
+    "mutation($c: String!) { redeemVerificationCode(code: $c) { verification { method claims } errors { message code } } }"
+)
+MATCH = gql(
+    "mutation($n: String!, $d: String!, $p: String!) { matchRegister(name: $n, dateOfBirth: $d, postcode: $p)"
+    " { verification { method claims } errors { field message code } } }"
+)
+
+
+async def test_verify_with_a_code_through_the_api(live_app: Any, live_db: Database) -> None:
+    from server.identity import codes
+
+    async with live_db.session() as s, s.begin():
+        moderator = await make_account(s, role=Role.MODERATOR)
+        batch = await codes.issue_codes(
+            s,
+            live_app.state.keys,
+            moderator,
+            count=1,
+            label="letters",
+            claims={"postcode_area": "EX"},
+            expires_at=now() + dt.timedelta(days=30),
+            now=now(),
+        )
+    _, first = await _token(live_db, live_app)
+    _, second = await _token(live_db, live_app)
+    async with _client(live_app, first) as session:
+        wrong = await session.execute(GraphQLRequest(REDEEM, variable_values={"c": "ABCD-EFGH-JK"}))
+        assert wrong["redeemVerificationCode"]["verification"] is None
+        assert wrong["redeemVerificationCode"]["errors"][0]["message"]
+        ok = await session.execute(GraphQLRequest(REDEEM, variable_values={"c": batch.codes[0]}))
+        assert ok["redeemVerificationCode"]["errors"] == []
+        assert ok["redeemVerificationCode"]["verification"]["claims"]["postcode_area"] == "EX"
+        viewer = await session.execute(gql("{ viewer { verified } }"))
+        assert viewer == {"viewer": {"verified": True}}
+    async with _client(live_app, second) as session:
+        used = await session.execute(GraphQLRequest(REDEEM, variable_values={"c": batch.codes[0]}))
+    assert used["redeemVerificationCode"]["verification"] is None
+    assert "already been used" in used["redeemVerificationCode"]["errors"][0]["message"]
+
+
+async def test_register_match_through_the_api_and_one_identity_one_account(
+    live_app: Any, live_db: Database
+) -> None:
+    import io
+
+    from server.identity import registers
+    from server.identity.models import VerificationConflict
+
+    csv = b"name,date_of_birth,postcode\nMary O'Brien,1980-04-02,EX1 1AA\n"
+    async with live_db.session() as s, s.begin():
+        await registers.upload_register(
+            s,
+            live_app.state.keys,
+            slug="exeter",
+            name="Exeter electoral register",
+            source=io.BytesIO(csv),
+            uploaded_by=None,
+            now=now(),
+        )
+    _, first = await _token(live_db, live_app)
+    _, second = await _token(live_db, live_app)
+    values = {"n": "mary obrien", "d": "1980-04-02", "p": "ex11aa"}
+    async with _client(live_app, first) as session:
+        bad = await session.execute(
+            GraphQLRequest(MATCH, variable_values={**values, "d": "1999-01-01"})
+        )
+        assert bad["matchRegister"]["verification"] is None and bad["matchRegister"]["errors"]
+        ok = await session.execute(GraphQLRequest(MATCH, variable_values=values))
+        assert ok["matchRegister"]["errors"] == []
+        assert ok["matchRegister"]["verification"]["claims"]["postcode_area"] == "EX"
+    async with _client(live_app, second) as session:
+        clash = await session.execute(GraphQLRequest(MATCH, variable_values=values))
+    assert clash["matchRegister"]["errors"][0]["code"] == "IDENTITY_IN_USE"
+    async with live_db.session() as s:
+        assert len(list(await s.scalars(select(VerificationConflict)))) == 1  # kept for moderators

@@ -152,3 +152,54 @@ async def test_revealing_the_owner_is_audited_with_a_reason(session: AsyncSessio
     )
     assert entry is not None and entry.actor_account_id == moderator.id
     assert entry.details["reason"] == "Report #12: repeated abuse"
+
+
+async def test_reveal_page_is_for_moderators_and_audited(client, session: AsyncSession) -> None:  # type: ignore[no-untyped-def]
+    from server.identity.models import Role
+    from tests.factories import csrf_token, sign_in
+
+    owner = await make_account(session, email="owner@example.org")
+    persona = await service.create_persona(
+        session, owner, PersonaInput(PersonaKind.PSEUDONYM, "Badger"), now=now()
+    )
+    resident = await make_account(session)
+    await sign_in(client, session, resident)
+    assert (await client.get(f"/moderation/personas/{persona.id}")).status_code == 403
+    moderator = await make_account(session, role=Role.MODERATOR)
+    await sign_in(client, session, moderator)
+    token = await csrf_token(client)
+    short = await client.post(
+        f"/moderation/personas/{persona.id}", data={"csrf_token": token, "reason": "x"}
+    )
+    assert short.status_code == 422 and "owner@example.org" not in short.text
+    shown = await client.post(
+        f"/moderation/personas/{persona.id}",
+        data={"csrf_token": token, "reason": "Report 7: threats in comments"},
+    )
+    assert shown.status_code == 200 and "owner@example.org" in shown.text
+    entries = list(
+        await session.scalars(
+            select(AuditEntry).where(AuditEntry.action == "persona.owner_revealed")
+        )
+    )
+    assert [e.actor_account_id for e in entries] == [moderator.id]
+
+
+async def test_the_audit_log_is_append_only(session: AsyncSession) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    account = await make_account(session)
+    await service.create_persona(
+        session, account, PersonaInput(PersonaKind.PSEUDONYM, "Wren"), now=now()
+    )
+    for statement in (
+        "UPDATE audit_log SET action = 'tampered'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ):
+        nested = await session.begin_nested()
+        with pytest.raises(DBAPIError, match="append-only"):
+            await session.execute(text(statement))
+        await nested.rollback()
+    assert await session.scalar(select(func.count()).select_from(AuditEntry)) >= 2
