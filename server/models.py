@@ -27,6 +27,7 @@ from server.moderation.models import Report
 from server.notifications.models import Notification, NotificationSettings
 from server.outcomes.models import Outcome
 from server.personas.models import Persona
+from server.votes.models import Ballot, BallotOption, CastBallot, Tally
 
 metadata = Base.metadata
 
@@ -34,7 +35,10 @@ __all__ = [
     "Account",
     "ApiToken",
     "AuditEntry",
+    "Ballot",
+    "BallotOption",
     "Call",
+    "CastBallot",
     "Comment",
     "Endorsement",
     "Event",
@@ -61,6 +65,7 @@ __all__ = [
     "SignInLink",
     "SigningKey",
     "Solution",
+    "Tally",
     "ThrottleHit",
     "Venue",
     "VenueHost",
