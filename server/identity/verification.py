@@ -47,7 +47,7 @@ class IdentityInUse(Conflict):
     )
 
 
-async def _ensure_person(session: AsyncSession, account: Account) -> int:
+async def ensure_person(session: AsyncSession, account: Account) -> int:
     if account.person_id is None:
         person = Person()
         session.add(person)
@@ -82,7 +82,7 @@ async def attach(
         # A deleted account's person: the same human is back.
         account.person_id = existing.person_id
         await session.flush()
-    person_id = await _ensure_person(session, account)
+    person_id = await ensure_person(session, account)
     stmt = (
         insert(Verification)
         .values(
