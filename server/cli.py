@@ -25,6 +25,8 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(schema_app, name="schema")
 users_app = typer.Typer(help="Accounts and roles.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+notifications_app = typer.Typer(help="Notifications and their email digests.", no_args_is_help=True)
+app.add_typer(notifications_app, name="notifications")
 
 log = logging.getLogger("moot")
 
@@ -244,6 +246,35 @@ def users_create(
             typer.secho(exc.message, fg="red", err=True)
             raise typer.Exit(2) from None
     typer.echo(f"Account {account.id} ({account.email}){' is ' + chosen.value if chosen else ''}.")
+
+
+@notifications_app.command("digest")
+def notifications_digest(
+    base_url: Annotated[
+        str,
+        typer.Option(envvar="MOOT_BASE_URL", help="Public address of the site, for the links."),
+    ] = "http://127.0.0.1:8000",
+) -> None:
+    """Email each account whose daily or weekly digest is due the notifications it has not been
+    emailed yet (safe to run again: nothing is sent twice). Run it from cron, e.g. hourly; the
+    messages join the outbox, which the running app sends when SMTP_URL is set."""
+    from server.notifications import service as notifications
+    from server.web import now
+
+    settings = _settings()
+    _configure_logging(settings)
+    with _database(settings) as url:
+
+        async def work(session: Any) -> Any:
+            sent = await notifications.send_digests(session, now=now(), base_url=base_url)
+            await session.flush()
+            return sent
+
+        sent = asyncio.run(_run_in_transaction(url, work))
+    total = sum(d.notifications for d in sent)
+    typer.echo(
+        f"Digests queued: {len(sent)} ({total} notifications)." if sent else "No digests due."
+    )
 
 
 @app.command()
