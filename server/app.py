@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from server import health
+from server import health, live
 from server.api.view import GraphQLApp
 from server.calls import admin_pages as call_admin_pages
 from server.calls import pages as call_pages
@@ -51,6 +51,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
         if settings.smtp_url:
             sender = asyncio.create_task(mail.delivery_loop(database, settings.smtp_url))
         yield
+        await live.close_broker(app)
         if sender is not None:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
