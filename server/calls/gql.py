@@ -19,7 +19,8 @@ from server.markdown import render_markdown
 
 if TYPE_CHECKING:
     from server.events.gql import Event
-    from server.ideas.gql import IdeaConnection
+    from server.ideas.gql import IdeaConnection, IdeaFilter
+    from server.ideas.listing import Sort
 
 strawberry.enum(PhaseKind, description="What residents can do while a phase is running.")
 
@@ -144,13 +145,42 @@ class Call(RowNode):
 
         return [Event.from_row(r) for r in await events_of_call(info, self.id)]
 
-    @strawberry.field(description="Ideas posted to the call, newest first.")
+    @strawberry.field(
+        description="Published ideas of the call: filtered, searched and sorted (newest first "
+        "unless asked otherwise)."
+    )
     async def ideas(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        first: int | None = 20,
+        after: str | None = None,
+        filter: Annotated[IdeaFilter, strawberry.lazy("server.ideas.gql")] | None = None,
+        sort: Annotated[Sort, strawberry.lazy("server.ideas.gql")] | None = None,
+        search: Annotated[
+            str | None,
+            strawberry.argument(description="Full-text search, e.g. `bus or train -night`."),
+        ] = None,
+        seed: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Seed of the RANDOM sort (letters, digits, - and _); keep it the "
+                "same across pages. Defaults to today's date."
+            ),
+        ] = None,
     ) -> Annotated[IdeaConnection, strawberry.lazy("server.ideas.gql")]:
         from server.ideas.gql import ideas_of_call
+        from server.ideas.listing import Sort
 
-        return await ideas_of_call(info, self.id, first=first, after=after)
+        return await ideas_of_call(
+            info,
+            self.id,
+            first=first,
+            after=after,
+            filter=filter,
+            sort=sort or Sort.NEWEST,
+            seed=seed,
+            search=search,
+        )
 
 
 @strawberry.type(description="A page of calls.")

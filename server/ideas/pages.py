@@ -1,25 +1,229 @@
-"""Pages for ideas. ``call_ideas_context`` feeds the ideas section of the call page."""
+"""Pages for reading ideas and acting on them: a call's list, an idea, its history, endorsing
+and following. ``call_ideas_context`` feeds the ideas section of the call page; posting and
+editing live in :mod:`server.ideas.form_pages`."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.routing import BaseRoute
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
 
+from server.calls import rules
+from server.calls import service as calls
 from server.calls.models import Call
-from server.ideas import service as ideas
+from server.comments import pages as comment_pages
+from server.errors import BadRequest, MootError
+from server.ideas import endorsements, form_pages, listing, service
+from server.ideas.listing import SORT_LABELS, ListQuery, Sort
+from server.ideas.models import IDEA_STATUSES, Idea
+from server.identity import auth
+from server.identity.models import Account
 from server.outcomes import service as outcomes
+from server.personas import service as personas
+from server.personas.models import Persona
+from server.web import now, render
+
+STATUS_LABELS = {s: s.replace("_", " ").capitalize() for s in IDEA_STATUSES}
+
+
+def is_fragment(request: Request) -> bool:
+    """An htmx request for part of a page (a history restore wants the whole page)."""
+    return request.headers.get("HX-Request") == "true" and not request.headers.get(
+        "HX-History-Restore-Request"
+    )
+
+
+async def authors_of(session: AsyncSession, ideas: Iterable[Idea]) -> dict[int, Persona]:
+    ids = {i.author_persona_id for i in ideas}
+    if not ids:
+        return {}
+    rows = await session.scalars(select(Persona).where(Persona.id.in_(ids)))
+    return {p.id: p for p in rows}
+
+
+async def _cards(session: AsyncSession, items: list[Idea]) -> dict[str, Any]:
+    answers = await outcomes.outcomes_for(session, [i.id for i in items])
+    return {
+        "authors": await authors_of(session, items),
+        "outcomes": {o.idea_id: o for o in answers},
+    }
 
 
 async def call_ideas_context(request: Request, session: AsyncSession, call: Call) -> dict[str, Any]:
     """What calls/call.html's ideas section (ideas/_call_ideas.html) needs."""
-    page = await ideas.list_ideas(session, call.id, after=request.query_params.get("after"))
-    answers = {
-        o.idea_id: o for o in await outcomes.outcomes_for(session, [i.id for i in page.items])
+    page = await listing.list_ideas(session, call.id, after=request.query_params.get("after"))
+    return {"ideas": page, **await _cards(session, page.items)}
+
+
+def _list_query(request: Request) -> ListQuery:
+    params = request.query_params
+    try:
+        sort = Sort(params.get("sort") or Sort.NEWEST)
+    except ValueError:
+        raise BadRequest("Choose one of the listed orders.", field="sort") from None
+    return ListQuery(
+        tag=params.get("tag"),
+        area=params.get("area"),
+        status=params.get("status"),
+        search=params.get("q"),
+        sort=sort,
+        seed=params.get("seed") or None,
+    ).checked()
+
+
+def _query_string(q: ListQuery) -> str:
+    from urllib.parse import urlencode
+
+    pairs = {
+        "q": q.search,
+        "tag": q.tag,
+        "area": q.area,
+        "status": q.status,
+        "sort": q.sort.value if q.sort != Sort.NEWEST else None,
+        "seed": q.seed,
     }
-    return {"ideas": page, "outcomes": answers}
+    return urlencode({k: v for k, v in pairs.items() if v})
 
 
-routes: list[BaseRoute] = []
+async def list_page(request: Request) -> Response:
+    q = _list_query(request)
+    after = request.query_params.get("after")
+    async with request.app.state.db.session() as session:
+        call = await calls.get_call(session, request.path_params["slug"])
+        page = await listing.list_ideas(session, call.id, q, after=after)
+        cards = await _cards(session, page.items)
+        options = await listing.filter_options(session, call.id)
+        phases = await calls.phases_of(session, call.id)
+    context = {
+        "call": call,
+        "ideas": page,
+        "query": q,
+        "query_string": _query_string(q),
+        "options": options,
+        "sorts": SORT_LABELS,
+        "statuses": STATUS_LABELS,
+        "can_post": rules.allows(phases, rules.Action.POST_IDEA, now()),
+        "after": after,
+        **cards,
+    }
+    if is_fragment(request):
+        template = "ideas/_list_rows.html" if after else "ideas/_results.html"
+        return render(request, template, context)
+    return render(request, "ideas/list.html", context)
+
+
+async def actions_context(
+    session: AsyncSession, idea: Idea, viewer: Account | None, error: str | None = None
+) -> dict[str, Any]:
+    """What the endorse and follow controls (ideas/_actions.html) need."""
+    phases = await calls.phases_of(session, idea.call_id)
+    moment = now()
+    return {
+        "idea": idea,
+        "endorsed": await endorsements.has_endorsed(session, viewer, idea.id),
+        "following": await endorsements.follows(session, viewer, idea.id),
+        "my_personas": await personas.personas_of(session, viewer.id) if viewer else [],
+        "can_endorse": rules.allows(phases, rules.Action.ENDORSE, moment),
+        "can_edit": rules.allows(phases, rules.Action.EDIT_IDEA, moment),
+        "can_post": rules.allows(phases, rules.Action.POST_IDEA, moment),
+        "is_author": await service.is_author(session, viewer, idea),
+        "action_error": error,
+    }
+
+
+async def idea_page(request: Request) -> Response:
+    viewer = await auth.current_account(request)
+    async with request.app.state.db.session() as session:
+        idea = await service.visible_idea(session, request.path_params["id"], viewer)
+        call = await session.get(Call, idea.call_id)
+        author = await session.get(Persona, idea.author_persona_id)
+        answers = await outcomes.outcomes_for(session, [idea.id])
+        actions = await actions_context(session, idea, viewer)
+        comments = await comment_pages.idea_comments_context(request, session, idea)
+    context = {
+        "call": call,
+        "author": author,
+        "outcome": answers[0] if answers else None,
+        **actions,
+        **comments,
+    }
+    return render(request, "ideas/idea.html", context)
+
+
+async def history_page(request: Request) -> Response:
+    viewer = await auth.current_account(request)
+    async with request.app.state.db.session() as session:
+        idea = await service.visible_idea(session, request.path_params["id"], viewer)
+        call = await session.get(Call, idea.call_id)
+        revisions = await service.revisions_of(session, idea.id)
+    return render(
+        request, "ideas/history.html", {"idea": idea, "call": call, "revisions": revisions}
+    )
+
+
+async def _act(request: Request, done: str) -> Response:
+    """Endorse, withdraw, follow or unfollow: a redirect for a plain form, the refreshed
+    controls for htmx (with the reason when it was refused)."""
+    form = await auth.read_form(request)
+    account = await auth.require_account(request)
+    idea_id: int = request.path_params["id"]
+    moment = now()
+    error: MootError | None = None
+    try:
+        async with request.app.state.db.session() as session, session.begin():
+            if done == "endorsed":
+                raw = str(form.get("persona_id", ""))
+                if not raw.isdigit():
+                    raise BadRequest("Choose a persona to endorse as.", field="persona_id")
+                await endorsements.endorse(session, account, idea_id, int(raw), now=moment)
+            elif done == "endorsement-withdrawn":
+                await endorsements.withdraw_endorsement(session, account, idea_id, now=moment)
+            elif done == "following":
+                await endorsements.follow(session, account, idea_id)
+            else:
+                await endorsements.unfollow(session, account, idea_id)
+    except MootError as exc:
+        if not is_fragment(request):
+            raise
+        error = exc
+    if not is_fragment(request):
+        return RedirectResponse(f"/ideas/{idea_id}?done={done}#idea-actions", status_code=303)
+    async with request.app.state.db.session() as session:
+        idea = await service.visible_idea(session, idea_id, account)
+        context = await actions_context(session, idea, account, error.message if error else None)
+    return render(
+        request, "ideas/_actions.html", context, status=error.status_code if error else 200
+    )
+
+
+async def endorse(request: Request) -> Response:
+    return await _act(request, "endorsed")
+
+
+async def withdraw(request: Request) -> Response:
+    return await _act(request, "endorsement-withdrawn")
+
+
+async def follow(request: Request) -> Response:
+    return await _act(request, "following")
+
+
+async def unfollow(request: Request) -> Response:
+    return await _act(request, "unfollowed")
+
+
+routes: list[BaseRoute] = [
+    Route("/calls/{slug:str}/ideas", list_page, methods=["GET"], name="call_ideas"),
+    *form_pages.routes,
+    Route("/ideas/{id:int}", idea_page, methods=["GET"], name="idea"),
+    Route("/ideas/{id:int}/history", history_page, methods=["GET"]),
+    Route("/ideas/{id:int}/endorse", endorse, methods=["POST"]),
+    Route("/ideas/{id:int}/withdraw", withdraw, methods=["POST"]),
+    Route("/ideas/{id:int}/follow", follow, methods=["POST"]),
+    Route("/ideas/{id:int}/unfollow", unfollow, methods=["POST"]),
+]
