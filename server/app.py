@@ -12,6 +12,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from server import health, live
+from server.api import docs as api_docs
 from server.api.view import GraphQLApp
 from server.calls import admin_pages as call_admin_pages
 from server.calls import pages as call_pages
@@ -59,7 +60,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
         if db is None:
             await database.dispose()
 
-    graphql = GraphQLApp(database)
+    graphql = GraphQLApp(database, settings)
     app = Starlette(
         debug=False,
         routes=[
@@ -78,6 +79,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
             *account_pages.routes,
             *token_pages.routes,
             *persona_pages.routes,
+            *api_docs.routes,
             Route("/graphql", graphql, methods=["GET", "POST"]),
             Mount("/static", StaticFiles(directory=settings.web_dir / "static"), name="static"),
         ],

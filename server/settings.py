@@ -31,6 +31,17 @@ def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int
     return value
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw == "":
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     # None means: start and use the private cluster under ``var_dir/pg``.
@@ -53,6 +64,30 @@ class Settings:
     secret_key: str | None = field(default=None, repr=False)
     # None: generated on first start into var/secrets/identity_pepper (mode 0600).
     identity_pepper: str | None = field(default=None, repr=False)
+    # Public API limits (documented at /api). Decidim ships depth 15, complexity 5000, 5 aliases
+    # and 50 per page. Ours:
+    # - depth 12 (a field and its leaves count 2): the deepest example operation is 6, and
+    #   call → ideas → edges → node → comments → edges → node → author → name is 9;
+    # - 15 aliases: fetching a few calls or ideas side by side is a normal use, and the cost
+    #   limit already prices what the aliased fields fetch;
+    # - cost 50,000: each field 1, lists multiplied by their page size (`first`, else 20; at
+    #   most 100). Our model counts plain lists too, so it runs higher than Decidim's: a page of
+    #   20 calls with their events and those events' venues is about 17,000 and the example
+    #   operations at most 2,000, while three nested lists of 100 (a million objects) is
+    #   refused;
+    # - 2,000 parser tokens: GraphiQL's schema query is under 200, our examples under 100.
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 15
+    graphql_max_cost: int = 50_000
+    graphql_max_tokens: int = 2_000
+    graphql_max_body_bytes: int = 64 * 1024
+    # A request still running after this is cancelled and answered with code TIMEOUT.
+    graphql_timeout_ms: int = 10_000
+    # Requests per minute for each token (or signed-in browser), and for each address when
+    # anonymous; 0 switches the limit off. Counted in PostgreSQL, so it holds across processes.
+    graphql_rate_per_minute: int = 120
+    # Only the operations in graphql/operations/ are accepted (by hash or by identical text).
+    graphql_allowlist_only: bool = False
 
     @property
     def is_production(self) -> bool:
@@ -98,4 +133,12 @@ class Settings:
             oidc_providers=env.get("OIDC_PROVIDERS") or None,
             secret_key=env.get("SECRET_KEY") or None,
             identity_pepper=env.get("IDENTITY_PEPPER") or None,
+            graphql_max_depth=_int(env, "GRAPHQL_MAX_DEPTH", 12, low=2, high=100),
+            graphql_max_aliases=_int(env, "GRAPHQL_MAX_ALIASES", 15, low=0, high=1_000),
+            graphql_max_cost=_int(env, "GRAPHQL_MAX_COST", 50_000, low=100, high=10_000_000),
+            graphql_max_tokens=_int(env, "GRAPHQL_MAX_TOKENS", 2_000, low=500, high=100_000),
+            graphql_max_body_bytes=_int(env, "GRAPHQL_MAX_BODY_KB", 64, low=4, high=1_024) * 1024,
+            graphql_timeout_ms=_int(env, "GRAPHQL_TIMEOUT_MS", 10_000, low=100, high=300_000),
+            graphql_rate_per_minute=_int(env, "GRAPHQL_RATE_PER_MINUTE", 120, low=0, high=100_000),
+            graphql_allowlist_only=_bool(env, "GRAPHQL_ALLOWLIST_ONLY", False),
         )

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
+
 import strawberry
 from strawberry import relay
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 
-from server.api.errors import MootErrors
+from server.api.errors import HideSuggestions, MootErrors
+from server.api.limits import Limits, QueryLimits
 from server.calls.gql import Call, CallsQuery, Organiser, Phase, Region
 from server.comments.gql import CommentsMutations, CommentsQuery
 from server.events.gql import Event, EventsMutations, EventsQuery, Venue
@@ -17,11 +19,7 @@ from server.moderation.gql import ModerationMutations, ModerationQuery
 from server.notifications.gql import NotificationsMutations, NotificationsQuery
 from server.outcomes.gql import Outcome, OutcomesMutations, OutcomesQuery
 from server.personas.gql import Persona, PersonaMutations
-
-# Decidim ships depth 15 and 5 aliases; ours are in the same spirit and documented at /api.
-MAX_DEPTH = 12
-MAX_ALIASES = 15
-MAX_TOKENS = 2000
+from server.settings import Settings
 
 
 @strawberry.type(description="Moot's public API: calls, ideas, events and their outcomes.")
@@ -53,15 +51,38 @@ class Mutation(
     pass
 
 
+@functools.cache
+def limits(settings: Settings) -> Limits:
+    return Limits(
+        max_depth=settings.graphql_max_depth,
+        max_aliases=settings.graphql_max_aliases,
+        max_cost=settings.graphql_max_cost,
+        max_tokens=settings.graphql_max_tokens,
+    )
+
+
+def request_limits(context: object) -> Limits:
+    """The limits of the app serving this request (``app.state.settings``); the defaults when
+    the schema is run outside an app. One schema serves every app: Strawberry's relay fields
+    cannot be bound into a second schema, so the limits are looked up per request instead."""
+    request = getattr(context, "request", None)
+    app = getattr(request, "app", None) if request is not None else None
+    settings = getattr(getattr(app, "state", None), "settings", None)
+    return limits(settings if isinstance(settings, Settings) else DEFAULTS)
+
+
+DEFAULTS = Settings()
+
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
     types=[Call, Region, Organiser, Phase, Event, Venue, Idea, Outcome, Persona],
     extensions=[
+        # Order matters: errors are mapped last (on the way out); the limits are checked before
+        # validation, and anonymous callers' documents are validated without suggestions.
         MootErrors,
-        lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
-        lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
-        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: QueryLimits(request_limits),
+        HideSuggestions,
     ],
     config=StrawberryConfig(auto_camel_case=True),
 )
