@@ -16,11 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.calls import service as calls
 from server.calls.models import Call, Organiser, PhaseKind, Region
 from server.calls.service import CallInput, PhaseInput
+from server.comments import service as comments
+from server.comments.models import Stance
+from server.events import registrations, sessions
 from server.events import service as events
+from server.events.models import Event
 from server.events.service import VenueInput
+from server.ideas import endorsements
 from server.ideas import service as ideas
+from server.ideas.models import Idea
 from server.identity import service as identity
-from server.identity.models import Role
+from server.identity.models import Account, Role
 from server.outcomes import service as outcomes
 from server.outcomes.models import OutcomeStatus
 from server.personas import service as personas
@@ -144,6 +150,82 @@ async def _people(session: AsyncSession, now: dt.datetime) -> list[Persona]:
     return speakers
 
 
+DEMO_COMMENTS = (
+    # (idea index, speaker index, stance, text, reply to comment index or None)
+    (0, 1, Stance.FOR, "The 22:40 from Exeter is always packed; a later one would fill.", None),
+    (0, 2, Stance.AGAINST, "Would a demand-responsive minibus be cheaper than a full route?", None),
+    (0, 0, Stance.NEUTRAL, "Devon's trial in 2024 ran for six months: worth reading first.", 1),
+    (1, 3, Stance.FOR, "Our primary school has the roof and a PTA keen to help.", None),
+    (2, 1, Stance.FOR, "Penryn library would host one: there is space on Saturdays.", None),
+    (5, 0, Stance.FOR, "A citizens' assembly is exactly the right scale for water.", None),
+)
+DEMO_ENDORSEMENTS = ((0, 1), (0, 2), (0, 3), (1, 0), (1, 2), (2, 3), (5, 1))  # (idea, speaker)
+DEMO_REGISTRATIONS = ((0, "Exeter Library"), (1, "Penryn Campus"), (3, "Beehive Centre, Honiton"))
+
+
+async def _deliberation(
+    session: AsyncSession,
+    organiser: Organiser,
+    event: Event,
+    posted: list[Idea],
+    speakers: list[Persona],
+    now: dt.datetime,
+) -> None:
+    """Comments with stances, endorsements, registrations and the day's sessions, made through
+    the same services as the pages, by the demo people."""
+    owners = {p.id: await session.get(Account, p.account_id) for p in speakers}
+    made: list[int] = []
+    for idea_i, who, stance, text, reply_to in DEMO_COMMENTS:
+        persona = speakers[who]
+        account = owners[persona.id]
+        assert account is not None
+        comment = await comments.create_comment(
+            session,
+            account,
+            idea_id=posted[idea_i].id,
+            persona_id=persona.id,
+            body=text,
+            stance=stance,
+            parent_id=made[reply_to] if reply_to is not None else None,
+            now=now,
+        )
+        made.append(comment.id)
+    for idea_i, who in DEMO_ENDORSEMENTS:
+        account = owners[speakers[who].id]
+        assert account is not None
+        await endorsements.endorse(session, account, posted[idea_i].id, speakers[who].id, now=now)
+    staff = await identity.create_user(
+        session, email="organiser@moot.example", role=None, password=DEMO_PASSWORD, now=now
+    )
+    if not await identity.has_role(session, staff.id, Role.ORGANISER, organiser_id=organiser.id):
+        await identity.grant_role(
+            session, staff, Role.ORGANISER, actor=None, organiser_id=organiser.id
+        )
+    venues = {v.name: v for v in await events.venues_of(session, [event.id])}
+    for who, venue_name in DEMO_REGISTRATIONS:
+        account = owners[speakers[who].id]
+        assert account is not None
+        await registrations.register(
+            session, account, venues[venue_name].id, speakers[who].id, now=now
+        )
+    for slot, (venue_name, idea_i) in enumerate(
+        (("Exeter Library", 0), ("Penryn Campus", 3), ("Beehive Centre, Honiton", 4))
+    ):
+        start = event.starts_at + dt.timedelta(minutes=30 + 15 * slot)
+        await sessions.assign_session(
+            session,
+            staff,
+            event.id,
+            sessions.SessionInput(
+                venue_id=venues[venue_name].id,
+                starts_at=start,
+                ends_at=start + dt.timedelta(minutes=90),
+                idea_id=posted[idea_i].id,
+                title=posted[idea_i].title,
+            ),
+        )
+
+
 def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
 
@@ -216,7 +298,7 @@ async def load(session: AsyncSession, *, now: dt.datetime) -> list[str]:
             organiser=partnership,
             region=region,
         )
-        await events.create_event(
+        event = await events.create_event(
             session,
             call,
             title="Open Ideas Day",
@@ -245,9 +327,13 @@ async def load(session: AsyncSession, *, now: dt.datetime) -> list[str]:
                 ),
             ],
         )
+        posted = []
         for i, (title, body) in enumerate(FUTURES_IDEAS):
             author = speakers[i % len(speakers)]
-            await ideas.create_idea(session, call, author, title=title, body=body, now=now)
+            posted.append(
+                await ideas.create_idea(session, call, author, title=title, body=body, now=now)
+            )
+        await _deliberation(session, partnership, event, posted, speakers, now)
         created.append(FUTURES)
     if RIVERSIDE not in existing:
         start = today - dt.timedelta(days=150)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Self
+from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 from strawberry import relay
@@ -24,6 +24,9 @@ from server.markdown import render_markdown
 from server.outcomes.gql import Outcome, outcome_of_idea
 from server.personas import loaders as persona_loaders
 from server.personas.gql import Persona
+
+if TYPE_CHECKING:
+    from server.comments.gql import CommentConnection, StanceTally
 
 strawberry.enum(Sort, name="IdeaSort", description="How a list of ideas is ordered.")
 
@@ -159,6 +162,22 @@ class Idea(RowNode):
     @strawberry.field(description="The council's answer, once given.")
     async def outcome(self, info: Info) -> Outcome | None:
         return await outcome_of_idea(info, self.id)
+
+    @strawberry.field(description="The discussion, in thread order.")
+    async def comments(
+        self, info: Info, first: int | None = 20, after: str | None = None
+    ) -> Annotated[CommentConnection, strawberry.lazy("server.comments.gql")]:
+        from server.comments.gql import comments_of_idea
+
+        return await comments_of_idea(info, self.id, first=first, after=after)
+
+    @strawberry.field(description="How many comments take each stance.")
+    async def stance_tally(
+        self, info: Info
+    ) -> Annotated[StanceTally, strawberry.lazy("server.comments.gql")]:
+        from server.comments.gql import stance_tally_of_idea
+
+        return await stance_tally_of_idea(info, self.id)
 
 
 @strawberry.type(description="A page of ideas.")
