@@ -159,8 +159,8 @@ DEMO_COMMENTS = (
     (2, 1, Stance.FOR, "Penryn library would host one: there is space on Saturdays.", None),
     (5, 0, Stance.FOR, "A citizens' assembly is exactly the right scale for water.", None),
 )
-DEMO_ENDORSEMENTS = ((0, 1), (0, 2), (0, 3), (1, 0), (1, 2), (2, 3), (5, 1))  # (idea, speaker)
-DEMO_REGISTRATIONS = ((0, "Exeter Library"), (1, "Penryn Campus"), (3, "Beehive Centre, Honiton"))
+DEMO_ENDORSEMENTS = ((1, 0), (1, 2), (2, 3), (5, 1), (5, 3))  # (idea, speaker)
+DEMO_REGISTRATIONS = ((0, "Exeter Library"), (1, "Penryn Campus"), (2, "Penryn Campus"))
 
 
 async def _deliberation(

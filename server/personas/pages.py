@@ -181,8 +181,8 @@ async def reveal(request: Request) -> Response:
 
 
 routes = [
-    Route("/moderation/personas/{id:int}", reveal_page, methods=["GET"]),
-    Route("/moderation/personas/{id:int}", reveal, methods=["POST"]),
+    Route("/moderation/personas/{id:int}/owner", reveal_page, methods=["GET"]),
+    Route("/moderation/personas/{id:int}/owner", reveal, methods=["POST"]),
     Route("/account/personas/new", new_page, methods=["GET"]),
     Route("/account/personas", create, methods=["POST"]),
     Route("/account/personas/{id:int}/edit", edit_page, methods=["GET"]),

@@ -164,16 +164,16 @@ async def test_reveal_page_is_for_moderators_and_audited(client, session: AsyncS
     )
     resident = await make_account(session)
     await sign_in(client, session, resident)
-    assert (await client.get(f"/moderation/personas/{persona.id}")).status_code == 403
+    assert (await client.get(f"/moderation/personas/{persona.id}/owner")).status_code == 403
     moderator = await make_account(session, role=Role.MODERATOR)
     await sign_in(client, session, moderator)
     token = await csrf_token(client)
     short = await client.post(
-        f"/moderation/personas/{persona.id}", data={"csrf_token": token, "reason": "x"}
+        f"/moderation/personas/{persona.id}/owner", data={"csrf_token": token, "reason": "x"}
     )
     assert short.status_code == 422 and "owner@example.org" not in short.text
     shown = await client.post(
-        f"/moderation/personas/{persona.id}",
+        f"/moderation/personas/{persona.id}/owner",
         data={"csrf_token": token, "reason": "Report 7: threats in comments"},
     )
     assert shown.status_code == 200 and "owner@example.org" in shown.text
