@@ -250,10 +250,12 @@ async def test_token_pages(live_client: httpx.AsyncClient, live_db: Database) ->
 
 
 REDEEM = gql(
-    "mutation($c: String!) { redeemVerificationCode(code: $c) { verification { method claims } errors { message code } } }"
+    "mutation($c: String!) { redeemVerificationCode(code: $c) {"
+    " verification { method claims } errors { message code } } }"
 )
 MATCH = gql(
-    "mutation($n: String!, $d: String!, $p: String!) { matchRegister(name: $n, dateOfBirth: $d, postcode: $p)"
+    "mutation($n: String!, $d: String!, $p: String!) {"
+    " matchRegister(name: $n, dateOfBirth: $d, postcode: $p)"
     " { verification { method claims } errors { field message code } } }"
 )
 
