@@ -83,21 +83,7 @@ schema: $(BIN)/moot
 	$(BIN)/moot schema print --out graphql/schema.graphql
 
 vendor: node_modules/.package-lock.json
-	cp node_modules/htmx.org/dist/htmx.min.js node_modules/htmx.org/LICENSE web/static/vendor/htmx/
-	$(BIN)/python -c 'import hashlib, json, pathlib; \
-	v = json.loads(pathlib.Path("node_modules/htmx.org/package.json").read_text())["version"]; \
-	h = hashlib.sha256(pathlib.Path("web/static/vendor/htmx/htmx.min.js").read_bytes()).hexdigest(); \
-	pathlib.Path("web/static/vendor/htmx/VERSION.json").write_text(json.dumps({"package": "htmx.org", "version": v, "licence": "0BSD (see LICENSE beside this file)", "file": "htmx.min.js", "sha256": h}, indent=2) + "\n")'
-	mkdir -p web/static/vendor/graphiql
-	cp node_modules/graphiql/graphiql.min.js node_modules/graphiql/graphiql.min.css web/static/vendor/graphiql/
-	cp node_modules/react/umd/react.production.min.js node_modules/react-dom/umd/react-dom.production.min.js web/static/vendor/graphiql/
-	cp node_modules/graphiql/LICENSE web/static/vendor/graphiql/LICENSE.graphiql
-	cp node_modules/react/LICENSE web/static/vendor/graphiql/LICENSE.react
-	$(BIN)/python -c 'import hashlib, json, pathlib; \
-	d = pathlib.Path("web/static/vendor/graphiql"); \
-	files = {"graphiql": ["graphiql.min.js", "graphiql.min.css"], "react": ["react.production.min.js"], "react-dom": ["react-dom.production.min.js"]}; \
-	out = {p: {"version": json.loads(pathlib.Path("node_modules", p, "package.json").read_text())["version"], "licence": "MIT (see LICENSE.graphiql or LICENSE.react beside this file)", "files": {f: hashlib.sha256((d / f).read_bytes()).hexdigest() for f in fs}} for p, fs in files.items()}; \
-	(d / "VERSION.json").write_text(json.dumps(out, indent=2) + "\n")'
+	$(BIN)/python -m server.vendor
 
 lock: $(BIN)/moot
 	$(BIN)/pip freeze --exclude-editable | grep -v '^moot' > constraints.txt
