@@ -32,7 +32,6 @@ from server.identity.keys import Keys
 from server.identity.models import (
     Account,
     AccountKind,
-    Session,
     Verification,
     VerificationConflict,
 )
@@ -217,11 +216,7 @@ async def claim_light_account(
     light_row.deleted_at = now
     light_row.light_call_id = None
     await session.flush()
-    await session.execute(
-        update(Session)
-        .where(Session.account_id == light_row.id, Session.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    await service.revoke_sessions(session, light_row.id, now=now)
     await audit.record(
         session,
         actor=full_row.id,

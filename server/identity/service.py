@@ -204,12 +204,18 @@ async def end_session(session: AsyncSession, token: str, *, now: dt.datetime) ->
     )
 
 
-async def end_all_sessions(session: AsyncSession, account: Account, *, now: dt.datetime) -> int:
+async def revoke_sessions(session: AsyncSession, account_id: int, *, now: dt.datetime) -> int:
+    """End every live session of an account at once (no audit entry: callers record why)."""
     result = await session.execute(
         update(Session)
-        .where(Session.account_id == account.id, Session.revoked_at.is_(None))
+        .where(Session.account_id == account_id, Session.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+async def end_all_sessions(session: AsyncSession, account: Account, *, now: dt.datetime) -> int:
+    ended = await revoke_sessions(session, account.id, now=now)
     await audit.record(
         session,
         actor=account.id,
@@ -217,7 +223,7 @@ async def end_all_sessions(session: AsyncSession, account: Account, *, now: dt.d
         subject_type="account",
         subject_id=account.id,
     )
-    return result.rowcount or 0  # type: ignore[attr-defined]
+    return ended
 
 
 async def grant_role(
