@@ -27,6 +27,7 @@ from server.identity.keys import Keys
 from server.middleware import AccessLogMiddleware, SecurityHeadersMiddleware
 from server.moderation import pages as moderation_pages
 from server.notifications import pages as notification_pages
+from server.opendata import pages as opendata_pages
 from server.outcomes import pages as outcome_pages
 from server.personas import pages as persona_pages
 from server.settings import Settings
@@ -73,6 +74,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
             *moderation_pages.routes,
             *outcome_pages.routes,
             *notification_pages.routes,
+            *opendata_pages.routes,
             *identity_pages.routes,
             *verify_pages.routes,
             *oidc_pages.routes,

@@ -27,6 +27,8 @@ users_app = typer.Typer(help="Accounts and roles.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 notifications_app = typer.Typer(help="Notifications and their email digests.", no_args_is_help=True)
 app.add_typer(notifications_app, name="notifications")
+results_app = typer.Typer(help="Vote results: verify a published result.", no_args_is_help=True)
+app.add_typer(results_app, name="results")
 
 log = logging.getLogger("moot")
 
@@ -277,6 +279,58 @@ def notifications_digest(
     )
 
 
+@app.command("export")
+def export(
+    out: Annotated[Path, typer.Option(help="Directory to write the package into.")],
+    call: Annotated[
+        str | None, typer.Option(help="Export only this call (its slug): package call-<slug>.")
+    ] = None,
+    zip_: Annotated[
+        bool, typer.Option("--zip", help="Write one <package>.zip instead of loose files.")
+    ] = False,
+    base_url: Annotated[
+        str | None,
+        typer.Option(envvar="MOOT_BASE_URL", help="Public address of the site, for sources."),
+    ] = None,
+) -> None:
+    """Write the open data package (datapackage.json, and every table as CSV and JSON Lines) to
+    OUT: the whole platform, or one call with --call. Safe to run from cron: files are replaced
+    only once written, and everything is read from one snapshot of the database."""
+    from rich.progress import Progress
+
+    from server.identity.keys import Keys
+    from server.opendata import package as opendata
+    from server.web import now
+
+    settings = _settings()
+    _configure_logging(settings)
+    key = opendata.anonymisation_key(Keys.load(settings).sign)
+    name = f"{opendata.CALL_PREFIX}{call}" if call else opendata.PLATFORM
+    with _database(settings) as url, Progress(transient=True) as progress:
+        task = progress.add_task(f"Exporting {name}", total=opendata.FILE_COUNT)
+
+        def advance(file: str, info: Any) -> None:
+            progress.update(task, advance=1, description=f"{name}: {file}")
+
+        try:
+            path = asyncio.run(
+                opendata.export(
+                    url,
+                    name,
+                    out,
+                    key=key,
+                    created=now(),
+                    base_url=base_url,
+                    zip_=zip_,
+                    on_file=advance,
+                )
+            )
+        except LookupError:
+            typer.secho(f"There is no call with the slug {call!r}.", fg="red", err=True)
+            raise typer.Exit(2) from None
+    typer.echo(f"Open data package {name} written to {path}")
+
+
 @app.command()
 def outbox(limit: Annotated[int, typer.Option(help="How many, newest first.")] = 10) -> None:
     """Show the emails Moot has queued (all of them, when SMTP_URL is unset)."""
@@ -292,6 +346,69 @@ def outbox(limit: Annotated[int, typer.Option(help="How many, newest first.")] =
             f"--- {message.created_at:%Y-%m-%d %H:%M} to {message.to_address}\n"
             f"Subject: {message.subject}\n\n{message.body}"
         )
+
+
+@results_app.command("verify")
+def results_verify(
+    url: Annotated[
+        str | None,
+        typer.Argument(help="A vote's address (e.g. https://…/votes/12): download its files."),
+    ] = None,
+    ballots: Annotated[
+        Path | None, typer.Option("--ballots", help="The exported ballots file (CSV).")
+    ] = None,
+    ballot_json: Annotated[
+        Path | None, typer.Option("--ballot-json", help="The vote's definition.json.")
+    ] = None,
+) -> None:
+    """Recount a published vote from its exported ballots and compare the result and the file's
+    SHA-256 with what was published: prints OK (exit 0) or every difference (exit 1)."""
+    import json
+
+    from server.votes import results
+
+    if url:
+        import httpx
+
+        try:
+            with httpx.Client(timeout=30, follow_redirects=True) as client:
+                spec, text = results.fetch(url, client)
+        except (httpx.HTTPError, ValueError) as exc:
+            typer.secho(f"Could not download the vote's files: {exc}", fg="red", err=True)
+            raise typer.Exit(2) from None
+    elif ballots and ballot_json:
+        try:
+            text = ballots.read_bytes().decode("utf-8")
+            spec = json.loads(ballot_json.read_bytes())
+        except (OSError, ValueError) as exc:
+            typer.secho(f"Could not read the files: {exc}", fg="red", err=True)
+            raise typer.Exit(2) from None
+    else:
+        typer.secho("Give a vote's address, or --ballots and --ballot-json.", fg="red", err=True)
+        raise typer.Exit(2)
+    verdict = results.verify(spec, text)
+    if verdict.ok:
+        typer.echo(f"OK: the recount matches the published result (SHA-256 {verdict.sha256}).")
+        return
+    typer.echo("The recount does NOT match what was published:")
+    for problem in verdict.problems:
+        typer.echo(f"- {problem}")
+    raise typer.Exit(1)
+
+
+@results_app.command("close-due")
+def results_close_due() -> None:
+    """Close every open vote whose voting phase has ended (safe to run from cron)."""
+    from server.votes import results
+    from server.web import now
+
+    settings = _settings()
+    _configure_logging(settings)
+    with _database(settings) as url:
+        closed = asyncio.run(
+            _run_in_transaction(url, lambda s: results.close_due_ballots(s, now()))
+        )
+    typer.echo(f"Closed votes: {', '.join(map(str, closed))}." if closed else "No votes due.")
 
 
 def main() -> None:

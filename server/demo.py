@@ -226,6 +226,73 @@ async def _deliberation(
         )
 
 
+async def _riverside_workshop(
+    session: AsyncSession,
+    call: Call,
+    council: Organiser,
+    idea: Idea,
+    start: dt.date,
+    now: dt.datetime,
+) -> None:
+    """A past workshop of the closed call, with the notes and the solution its host posted."""
+    staff = await identity.create_user(
+        session, email="organiser@moot.example", role=None, password=DEMO_PASSWORD, now=now
+    )
+    if not await identity.has_role(session, staff.id, Role.ORGANISER, organiser_id=council.id):
+        await identity.grant_role(
+            session, staff, Role.ORGANISER, actor=None, organiser_id=council.id
+        )
+    day = start + dt.timedelta(days=30)
+    event = await events.create_event(
+        session,
+        call,
+        title="Riverside workshop",
+        starts_at=_at(day, 10),
+        ends_at=_at(day, 13),
+        description="Residents worked the most-supported ideas into proposals.",
+        venues=[
+            VenueInput(
+                "Custom House",
+                "The Quay, Exeter EX2 4AN",
+                25,
+                "Step-free ground floor; accessible toilet.",
+            )
+        ],
+    )
+    [venue] = await events.venues_of(session, [event.id])
+    slot = await sessions.assign_session(
+        session,
+        staff,
+        event.id,
+        sessions.SessionInput(
+            venue_id=venue.id,
+            starts_at=_at(day, 10, 30),
+            ends_at=_at(day, 12),
+            idea_id=idea.id,
+            title=idea.title,
+        ),
+    )
+    await sessions.post_notes(
+        session,
+        staff,
+        slot.id,
+        "Twenty-two residents and two Quay traders took part.\n\n"
+        "- Evenings in July and August suit families best.\n"
+        "- Films should be free, with cafés selling food.\n"
+        "- The Quay's steps make a natural amphitheatre.",
+        now=now,
+    )
+    await sessions.add_solution(
+        session,
+        staff,
+        slot.id,
+        title="Four summer film nights on the Quay steps",
+        body="Run with the Quay traders; the council covers licences and stewards.",
+        idea_id=idea.id,
+        now=now,
+    )
+
+
 def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     return dt.datetime(day.year, day.month, day.day, hour, minute, tzinfo=LONDON)
 
@@ -334,6 +401,16 @@ async def load(session: AsyncSession, *, now: dt.datetime) -> list[str]:
                 await ideas.create_idea(session, call, author, title=title, body=body, now=now)
             )
         await _deliberation(session, partnership, event, posted, speakers, now)
+        councillor = await identity.find_by_email(session, "councillor@moot.example")
+        assert councillor is not None
+        await outcomes.record_outcome(
+            session,
+            posted[5],
+            status=OutcomeStatus.UNDER_CONSIDERATION,
+            response="The Environment Committee will discuss a citizens' assembly on water "
+            "at its next meeting; we will post the minutes here.",
+            decided_by=councillor.id,
+        )
         created.append(FUTURES)
     if RIVERSIDE not in existing:
         start = today - dt.timedelta(days=150)
@@ -365,9 +442,12 @@ async def load(session: AsyncSession, *, now: dt.datetime) -> list[str]:
             organiser=council,
             region=region,
         )
+        answered = []
         for i, (title, body, status, response) in enumerate(RIVERSIDE_IDEAS):
             author = speakers[(i + 1) % len(speakers)]
             idea = await ideas.create_idea(session, call, author, title=title, body=body, now=now)
             await outcomes.record_outcome(session, idea, status=status, response=response)
+            answered.append(idea)
+        await _riverside_workshop(session, call, council, answered[0], start, now)
         created.append(RIVERSIDE)
     return created
