@@ -31,6 +31,7 @@ from server.opendata import pages as opendata_pages
 from server.outcomes import pages as outcome_pages
 from server.personas import pages as persona_pages
 from server.settings import Settings
+from server.votes import pages as vote_pages
 from server.web import EXCEPTION_HANDLERS, build_templates
 
 
@@ -71,6 +72,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
             *idea_pages.routes,
             *comment_pages.routes,
             *event_pages.routes,
+            *vote_pages.routes,
             *moderation_pages.routes,
             *outcome_pages.routes,
             *notification_pages.routes,

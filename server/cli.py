@@ -27,7 +27,7 @@ users_app = typer.Typer(help="Accounts and roles.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 notifications_app = typer.Typer(help="Notifications and their email digests.", no_args_is_help=True)
 app.add_typer(notifications_app, name="notifications")
-results_app = typer.Typer(help="Vote results: verify a published result.", no_args_is_help=True)
+results_app = typer.Typer(help="Vote results: verify, close votes due.", no_args_is_help=True)
 app.add_typer(results_app, name="results")
 
 log = logging.getLogger("moot")
@@ -177,6 +177,44 @@ def demo_load() -> None:
         migrate.upgrade(url)
         created = asyncio.run(_load_demo(url))
     typer.echo(f"Loaded: {', '.join(created)}" if created else "Demo content is already loaded.")
+
+
+@demo_app.command("generate")
+def demo_generate(
+    scale: Annotated[
+        float,
+        typer.Option(help="1 = ~1,000 ideas, 20,000 comments, 5,000 people, 50,000 votes."),
+    ] = 1.0,
+    reset: Annotated[
+        bool, typer.Option("--reset", help="Remove previously generated rows first.")
+    ] = False,
+) -> None:
+    """Generate realistic volumes for benchmarks, fast (bulk COPY). Safe to run again at the
+    same scale; another scale needs --reset, which removes only generated rows."""
+    from server import migrate
+    from server.bench import generate
+
+    if not 0 < scale <= 1000:
+        typer.secho("--scale must be above 0 and at most 1000.", fg="red", err=True)
+        raise typer.Exit(2)
+    settings = _settings()
+    _configure_logging(settings)
+    with _database(settings) as url:
+        migrate.upgrade(url)
+        try:
+            result = asyncio.run(generate.generate(url, scale, reset=reset, log=typer.echo))
+        except generate.AlreadyGenerated as exc:
+            typer.secho(str(exc), fg="red", err=True)
+            raise typer.Exit(2) from None
+    if result.skipped:
+        typer.echo(f"Generated data at scale {scale:g} is already there: nothing to do.")
+        return
+    width = max(len(t) for t in result.rows)
+    for table, count in result.rows.items():
+        typer.echo(f"{table:<{width}}  {count:>10,}")
+    typer.echo(
+        f"{'total':<{width}}  {sum(result.rows.values()):>10,} rows in {result.seconds:.1f} s"
+    )
 
 
 @schema_app.command("print")

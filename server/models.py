@@ -27,7 +27,7 @@ from server.moderation.models import Report
 from server.notifications.models import Notification, NotificationSettings
 from server.outcomes.models import Outcome
 from server.personas.models import Persona
-from server.votes.models import Ballot, BallotOption, CastBallot, Tally
+from server.votes.models import Ballot, BallotExport, BallotOption, CastBallot, Tally
 
 metadata = Base.metadata
 
@@ -36,6 +36,7 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Ballot",
+    "BallotExport",
     "BallotOption",
     "Call",
     "CastBallot",

@@ -20,6 +20,7 @@ from server.notifications.gql import NotificationsMutations, NotificationsQuery
 from server.outcomes.gql import Outcome, OutcomesMutations, OutcomesQuery
 from server.personas.gql import Persona, PersonaMutations
 from server.settings import Settings
+from server.votes.gql import Ballot, BallotOption, VotesMutations, VotesQuery
 
 
 @strawberry.type(description="Moot's public API: calls, ideas, events and their outcomes.")
@@ -32,6 +33,7 @@ class Query(
     ModerationQuery,
     OutcomesQuery,
     NotificationsQuery,
+    VotesQuery,
 ):
     node: relay.Node = relay.node(description="Fetch any object by its global id.")
     nodes: list[relay.Node] = relay.node(description="Fetch several objects by global id.")
@@ -47,6 +49,7 @@ class Mutation(
     ModerationMutations,
     OutcomesMutations,
     NotificationsMutations,
+    VotesMutations,
 ):
     pass
 
@@ -76,7 +79,19 @@ DEFAULTS = Settings()
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    types=[Call, Region, Organiser, Phase, Event, Venue, Idea, Outcome, Persona],
+    types=[
+        Call,
+        Region,
+        Organiser,
+        Phase,
+        Event,
+        Venue,
+        Idea,
+        Outcome,
+        Persona,
+        Ballot,
+        BallotOption,
+    ],
     extensions=[
         # Order matters: errors are mapped last (on the way out); the limits are checked before
         # validation, and anonymous callers' documents are validated without suggestions.

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from server.events.gql import Event
     from server.ideas.gql import IdeaConnection, IdeaFilter
     from server.ideas.listing import Sort
+    from server.votes.gql import Ballot
 
 strawberry.enum(PhaseKind, description="What residents can do while a phase is running.")
 
@@ -144,6 +145,14 @@ class Call(RowNode):
         from server.events.gql import Event, events_of_call
 
         return [Event.from_row(r) for r in await events_of_call(info, self.id)]
+
+    @strawberry.field(description="The call's votes (drafts left out), oldest first.")
+    async def ballots(
+        self, info: Info
+    ) -> list[Annotated[Ballot, strawberry.lazy("server.votes.gql")]]:
+        from server.votes.gql import ballots_of_call
+
+        return await ballots_of_call(info, self.id)
 
     @strawberry.field(
         description="Published ideas of the call: filtered, searched and sorted (newest first "

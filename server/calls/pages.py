@@ -9,6 +9,7 @@ from starlette.routing import Route
 from server.calls import rules, service
 from server.events import pages as event_pages
 from server.ideas import pages as idea_pages
+from server.votes import pages as vote_pages
 from server.web import now, render
 
 
@@ -35,6 +36,7 @@ async def call_page(request: Request) -> Response:
         # Each domain builds its own section of the page.
         idea_section = await idea_pages.call_ideas_context(request, session, call)
         event_section = await event_pages.call_events_context(request, session, call)
+        vote_section = await vote_pages.call_votes_context(request, session, call)
     context = {
         "call": call,
         "phases": phases,
@@ -46,6 +48,7 @@ async def call_page(request: Request) -> Response:
         "now": moment,
         **idea_section,
         **event_section,
+        **vote_section,
     }
     if request.headers.get("HX-Request") and request.query_params.get("after"):
         return render(request, "calls/_idea_rows.html", context)

@@ -142,3 +142,16 @@ class Tally(Base):
     )
     key: Mapped[str] = mapped_column(String(10), primary_key=True, default="count")
     count: Mapped[int] = mapped_column(default=0)
+
+
+class BallotExport(CreatedAt, Base):
+    """The exported ballots file a published result was computed from, kept byte for byte so
+    that anyone can download it and recompute the result (its SHA-256 is on the ballot)."""
+
+    __tablename__ = "ballot_exports"
+
+    ballot_id: Mapped[int] = mapped_column(
+        ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True
+    )
+    content: Mapped[str] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
