@@ -18,8 +18,21 @@ config = context.config
 LOCK_TIMEOUT = "5s"
 
 
+# Several app processes may start at once (replicas, `moot serve --workers`): one migrates, the
+# others wait for it here and then find nothing left to do.
+MIGRATION_LOCK = 0x6D6F6F74  # "moot"
+
+
 def do_run_migrations(connection: Connection) -> None:
+    # Taken before lock_timeout is set: waiting for another process's migration is expected.
+    # The lock is the session's, so it also ends when this connection closes.
+    connection.execute(text(f"SELECT pg_advisory_lock({MIGRATION_LOCK})"))
     connection.execute(text(f"SET lock_timeout = '{LOCK_TIMEOUT}'"))
+    _migrate(connection)
+    connection.execute(text(f"SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+
+
+def _migrate(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=metadata,
