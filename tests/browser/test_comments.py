@@ -53,8 +53,9 @@ async def test_a_new_comment_appears_for_another_viewer_without_reload(
     section = watcher.locator("#comments")
     await expect(section.get_by_role("heading", name="Discussion")).to_be_visible()
     # Wait until the event stream is open (the extension marks the element as connected).
+    # Generous: on a busy 2-core machine the first stream can take a while to open.
     await watcher.wait_for_function(
-        "() => !!document.querySelector('[hx-sse\\\\:connect]')?._htmx?.sse"
+        "() => !!document.querySelector('[hx-sse\\\\:connect]')?._htmx?.sse", timeout=30_000
     )
     watcher_url = watcher.url
 
