@@ -7,13 +7,14 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help install run test lint format typecheck pytest vendor schema lock clean system-postgres system-browser
+.PHONY: help install run test lint format typecheck pytest vendor schema lock clean system-postgres system-browser bench system-wrk
 
 help:
 	@echo "make run        install, start PostgreSQL (private unless DATABASE_URL is set), migrate, load the demo, serve on http://$(HOST):$(PORT)"
 	@echo "make test       install, then lint, type-check and run the whole test suite on a throwaway PostgreSQL"
 	@echo "make schema     refresh graphql/schema.graphql from the code"
 	@echo "make vendor     refresh web/static/vendor/htmx from the pinned htmx.org package"
+	@echo "make bench       measure speed against each workload's physical limit (writes bench/results/)"
 	@echo "make lock       re-pin every Python dependency into constraints.txt"
 	@echo "make clean      remove the virtualenv, node_modules and caches (keeps var/, your data)"
 
@@ -57,6 +58,16 @@ system-browser:
 	  fi; \
 	fi
 
+# wrk, the HTTP load generator of `make bench` (Debian package wrk).
+system-wrk:
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; \
+	  else \
+	    echo "make bench needs wrk (Debian/Ubuntu: sudo apt-get install wrk)"; exit 1; \
+	  fi; \
+	fi
+
 # --- everyday ----------------------------------------------------------------------------------
 
 run: install
@@ -78,6 +89,12 @@ typecheck:
 
 pytest:
 	$(BIN)/pytest
+
+# Measures every workload against its physical baseline on this machine (about 4 minutes);
+# writes bench/results/latest.{json,md}. BENCH_ARGS=--profile adds py-spy profiles.
+BENCH_ARGS ?=
+bench: $(BIN)/moot system-postgres system-wrk
+	$(BIN)/python -m server.bench.run $(BENCH_ARGS)
 
 schema: $(BIN)/moot
 	$(BIN)/moot schema print --out graphql/schema.graphql
