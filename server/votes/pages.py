@@ -346,6 +346,9 @@ async def results_page(request: Request) -> Response:
             "tables": tables,
             "steps": (ballot.result or {}).get("steps", []) if published else [],
             "groups": groups,
+            "opinion_map": results.opinion_map(ballot.result or {})
+            if published and ballot.kind == BallotKind.STATEMENTS
+            else None,
             "manager": manager,
         },
     )

@@ -537,3 +537,36 @@ def fetch(url: str, client: httpx.Client) -> tuple[dict[str, Any], str]:
     if not isinstance(spec, dict):
         raise ValueError("The definition is not a JSON object.")
     return spec, ballots_response.content.decode("utf-8")
+
+
+# --- the opinion map of a statements vote ------------------------------------------------------
+
+MAP_SIZE = 320
+MAP_MARGIN = 16
+
+
+def opinion_map(result: dict[str, Any]) -> dict[str, Any] | None:
+    """Participants' positions on the two main axes of disagreement, scaled to an SVG square.
+    Each point is drawn as its group's letter, so the map does not rely on colour."""
+    points = result.get("points") or []
+    if not points:
+        return None
+    xs = [float(p["x"]) for p in points]
+    ys = [float(p["y"]) for p in points]
+
+    def scale(value: float, low: float, high: float) -> float:
+        span = (high - low) or 1.0
+        return round(MAP_MARGIN + (value - low) / span * (MAP_SIZE - 2 * MAP_MARGIN), 1)
+
+    return {
+        "size": MAP_SIZE,
+        "points": [
+            {
+                "x": scale(float(p["x"]), min(xs), max(xs)),
+                "y": scale(-float(p["y"]), -max(ys), -min(ys)),
+                "group": str(p["group"]),
+            }
+            for p in points
+        ],
+        "groups": sorted({str(p["group"]) for p in points}),
+    }

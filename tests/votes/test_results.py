@@ -9,6 +9,7 @@ import datetime as dt
 import hashlib
 import io
 import json
+import re
 from typing import Any
 
 import httpx
@@ -116,6 +117,14 @@ async def test_each_methods_published_result_matches_the_methods_package(
     if kind == BallotKind.STATEMENTS:
         assert "Consensus: statements every group agrees" in page.text
         assert "Option 0" in page.text  # statements are named, not numbered, in the tables
+        # The opinion map: every participant drawn as their group's letter, with a text title.
+        assert '<h2 id="opinion-map-heading">Opinion map</h2>' in page.text
+        letters = re.findall(r'<text [^>]*class="group-([A-Z])">\1</text>', page.text)
+        # (the fifth voter answered too few statements to be placed, as the method documents)
+        assert len(letters) == len(published.result["points"]) == 4
+        assert "Opinion map of 4 participants in" in page.text
+    else:
+        assert "Opinion map" not in page.text
 
 
 async def test_secret_export_carries_no_persona_and_its_hash_matches(
