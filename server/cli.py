@@ -398,6 +398,10 @@ def results_verify(
     ballot_json: Annotated[
         Path | None, typer.Option("--ballot-json", help="The vote's definition.json.")
     ] = None,
+    package: Annotated[
+        Path | None,
+        typer.Option("--package", help="An open-data package folder: recount every vote in it."),
+    ] = None,
 ) -> None:
     """Recount a published vote from its exported ballots and compare the result and the file's
     SHA-256 with what was published: prints OK (exit 0) or every difference (exit 1)."""
@@ -405,6 +409,21 @@ def results_verify(
 
     from server.votes import results
 
+    if package:
+        from server.votes.package_verify import verify_package
+
+        try:
+            verdicts = verify_package(package)
+        except (OSError, KeyError, ValueError) as exc:
+            typer.secho(f"Could not read the package: {exc}", fg="red", err=True)
+            raise typer.Exit(2) from None
+        for v in verdicts:
+            typer.echo(f"{'OK' if v.ok else 'DIFFERENT'}: vote {v.ballot_id} ({v.title})")
+            for problem in v.problems:
+                typer.echo(f"  - {problem}")
+        if not verdicts:
+            typer.echo("The package has no published results.")
+        raise typer.Exit(0 if all(v.ok for v in verdicts) else 1)
     if url:
         import httpx
 
