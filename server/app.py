@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from server import health, live
@@ -20,7 +20,14 @@ from server.comments import pages as comment_pages
 from server.db import Database, create_engine
 from server.events import pages as event_pages
 from server.ideas import pages as idea_pages
-from server.identity import account_pages, mail, oidc_pages, token_pages, verify_pages
+from server.identity import (
+    account_pages,
+    mail,
+    oidc_pages,
+    staff_verify_pages,
+    token_pages,
+    verify_pages,
+)
 from server.identity import pages as identity_pages
 from server.identity.auth import AccountMiddleware, BodyLimitMiddleware, CsrfMiddleware
 from server.identity.keys import Keys
@@ -79,12 +86,15 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
             *opendata_pages.routes,
             *identity_pages.routes,
             *verify_pages.routes,
+            *staff_verify_pages.routes,
             *oidc_pages.routes,
             *account_pages.routes,
             *token_pages.routes,
             *persona_pages.routes,
             *api_docs.routes,
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            # Subscriptions: graphql-transport-ws (see server/api/view.py).
+            WebSocketRoute("/graphql", graphql),
             Mount("/static", StaticFiles(directory=settings.web_dir / "static"), name="static"),
         ],
         middleware=[

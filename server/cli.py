@@ -407,7 +407,7 @@ def results_verify(
     SHA-256 with what was published: prints OK (exit 0) or every difference (exit 1)."""
     import json
 
-    from server.votes import results
+    from server.votes import counting
 
     if package:
         from server.votes.package_verify import verify_package
@@ -429,7 +429,7 @@ def results_verify(
 
         try:
             with httpx.Client(timeout=30, follow_redirects=True) as client:
-                spec, text = results.fetch(url, client)
+                spec, text = counting.fetch(url, client)
         except (httpx.HTTPError, ValueError) as exc:
             typer.secho(f"Could not download the vote's files: {exc}", fg="red", err=True)
             raise typer.Exit(2) from None
@@ -443,7 +443,7 @@ def results_verify(
     else:
         typer.secho("Give a vote's address, or --ballots and --ballot-json.", fg="red", err=True)
         raise typer.Exit(2)
-    verdict = results.verify(spec, text)
+    verdict = counting.verify(spec, text)
     if verdict.ok:
         typer.echo(f"OK: the recount matches the published result (SHA-256 {verdict.sha256}).")
         return

@@ -79,6 +79,17 @@ class Subscription:
             raise SubscriptionClosed
         return message
 
+    def drain(self) -> list[Message]:
+        """The messages already waiting, without waiting for more (to handle a burst at once).
+        Raises SubscriptionClosed once the broker has dropped this subscriber."""
+        out: list[Message] = []
+        while not self.queue.empty():
+            message = self.queue.get_nowait()
+            if message is None:
+                raise SubscriptionClosed
+            out.append(message)
+        return out
+
 
 @dataclass
 class Broker:

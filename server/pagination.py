@@ -9,9 +9,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy.orm import QueryableAttribute
 
 from server.errors import BadRequest
 
@@ -70,7 +73,99 @@ class Page(Generic[T]):
     cursors: list[str]
     has_next: bool
     total: int | None = None
+    has_previous: bool = False
 
     @property
     def end_cursor(self) -> str | None:
         return self.cursors[-1] if self.cursors else None
+
+
+# --- forwards and backwards (Relay: first/after, last/before) ----------------------------------
+
+
+class InvalidPagination(BadRequest):
+    code = "INVALID_PAGINATION"
+    default_message = "Page with `first` (and `after`), or backwards with `last` (and `before`)."
+
+
+@dataclass(frozen=True, slots=True)
+class PageArgs:
+    """Which page to read: ``size`` items after ``cursor`` (forwards), or the ``size`` items
+    just before it (``backward``; no cursor: the last ``size`` items)."""
+
+    size: int = DEFAULT_PAGE
+    cursor: str | None = None
+    backward: bool = False
+
+    @property
+    def after(self) -> str | None:
+        return None if self.backward else self.cursor
+
+    @property
+    def before(self) -> str | None:
+        return self.cursor if self.backward else None
+
+
+def page_args(
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> PageArgs:
+    """Relay's connection arguments, checked: ``first`` with ``after`` pages forwards, ``last``
+    with ``before`` backwards (``last`` alone: the end of the list). Mixing the two directions
+    is refused with ``INVALID_PAGINATION``; a count outside 1 to MAX_PAGE with ``BAD_REQUEST``."""
+    if last is None and before is None:
+        return PageArgs(clamp_page_size(first), after)
+    if first is not None or after is not None:
+        raise InvalidPagination(
+            "Page forwards with `first` and `after`, or backwards with `last` and `before`, "
+            "not both at once.",
+            field="last" if last is not None else "before",
+        )
+    if last is not None and (last < 1 or last > MAX_PAGE):
+        raise BadRequest(f"Page size must be between 1 and {MAX_PAGE}.", field="last")
+    return PageArgs(DEFAULT_PAGE if last is None else last, before, backward=True)
+
+
+def seek(
+    query: Select[Any],
+    columns: Sequence[ColumnElement[Any] | QueryableAttribute[Any]],
+    shape: Sequence[type],
+    args: PageArgs,
+    *,
+    descending: bool = False,
+) -> Select[Any]:
+    """One keyset page of ``query``, listed by ``columns`` (all ascending, or all descending),
+    whose cursors hold those columns' values with the types of ``shape``. Backwards, the order is
+    reversed and the rows come out nearest the cursor first: :func:`keyset_page` turns them
+    round. Fetches one row more than the page, to tell whether there are more."""
+    toward_smaller = descending != args.backward
+    if args.cursor is not None:
+        key = tuple_(*columns)
+        value = tuple_(*decode_cursor(args.cursor, shape))
+        query = query.where(key < value if toward_smaller else key > value)
+    order = [c.desc() if toward_smaller else c.asc() for c in columns]
+    return query.order_by(*order).limit(args.size + 1)
+
+
+def keyset_page(
+    rows: Sequence[T],
+    args: PageArgs,
+    cursor_of: Callable[[T], str],
+    *,
+    total: int | None = None,
+) -> Page[T]:
+    """The page from the rows :func:`seek` fetched, in list order whichever way it was read."""
+    more = len(rows) > args.size
+    items = list(rows[: args.size])
+    if args.backward:
+        items.reverse()
+    # Going one way, the cursor we came from says there are items the other way.
+    return Page(
+        items=items,
+        cursors=[cursor_of(i) for i in items],
+        has_next=args.cursor is not None if args.backward else more,
+        has_previous=more if args.backward else args.cursor is not None,
+        total=total,
+    )

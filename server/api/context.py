@@ -41,6 +41,15 @@ class Context:
     loaders: Loaders
     now: dt.datetime
     caller: Caller = ANONYMOUS
+    # graphql-transport-ws: the ``connection_init`` payload (Strawberry sets it).
+    connection_params: dict[str, Any] | None = None
+    throttle_key: str | None = None  # WebSocket: the rate limit's key, fixed at connection
+
+    def refresh(self, now: dt.datetime) -> None:
+        """Forget cached rows and move the clock on. A WebSocket connection keeps one context
+        for its whole life, so each subscription event starts afresh, as a request would."""
+        self.loaders = Loaders(self.db)
+        self.now = now
 
     def require(self, scope: str) -> Account:
         """The signed-in account, allowed ``scope``; raises otherwise."""

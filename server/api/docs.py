@@ -11,7 +11,7 @@ from starlette.routing import Route
 
 from server.api.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from server.api.persisted import OperationStore
-from server.api.view import OPERATIONS_DIR, RATE_WINDOW
+from server.api.view import OPERATIONS_DIR, RATE_WINDOW, GraphQLApp
 from server.errors import NotFound
 from server.settings import PROJECT_ROOT, Settings
 from server.web import render
@@ -34,6 +34,8 @@ async def api_page(request: Request) -> Response:
             "default_page_size": DEFAULT_PAGE_SIZE,
             "max_page_size": MAX_PAGE_SIZE,
             "rate_window_seconds": int(RATE_WINDOW.total_seconds()),
+            "max_subscriptions": GraphQLApp.max_subscriptions,
+            "idle_minutes": f"{GraphQLApp.idle_timeout / 60:g}",
         },
     )
 

@@ -39,7 +39,13 @@ def without_suggestions(message: str) -> str:
     return _SUGGESTION.sub("", message)
 
 
+class _Converted(GraphQLError):
+    """An error already mapped (a subscription's results pass the extension twice)."""
+
+
 def _convert(error: GraphQLError, *, anonymous: bool) -> GraphQLError:
+    if isinstance(error, _Converted):
+        return error
     original = error.original_error
     if original is None:
         # Parse and validation errors (and the limits'): clear, and safe to show.
@@ -52,7 +58,7 @@ def _convert(error: GraphQLError, *, anonymous: bool) -> GraphQLError:
             extensions = {"code": "TOO_MANY_TOKENS", "limit": limit}
         if anonymous:
             message = without_suggestions(message)
-        return GraphQLError(
+        return _Converted(
             message,
             nodes=error.nodes,
             source=error.source,
@@ -64,12 +70,12 @@ def _convert(error: GraphQLError, *, anonymous: bool) -> GraphQLError:
         moot_extensions: dict[str, Any] = {"code": original.code}
         if original.field:
             moot_extensions["field"] = original.field
-        return GraphQLError(
+        return _Converted(
             original.message, nodes=error.nodes, path=error.path, extensions=moot_extensions
         )
     # Anything else is our bug: log it whole, tell the client nothing about the internals.
     log.error("unexpected error in GraphQL resolver", exc_info=original)
-    return GraphQLError(
+    return _Converted(
         "Something went wrong on our side.",
         nodes=error.nodes,
         path=error.path,
@@ -85,10 +91,18 @@ def _anonymous(context: Any) -> bool:
 class MootErrors(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
+        self._convert_errors(self.execution_context.result)
+
+    def on_stream_result(self, result: Any) -> Iterator[None]:
+        """Each result of a subscription (WebSocket), mapped before it is sent."""
+        self._convert_errors(result)
+        yield
+
+    def _convert_errors(self, result: Any) -> None:
+        errors = getattr(result, "errors", None)
+        if errors:
             anonymous = _anonymous(self.execution_context.context)
-            result.errors = [_convert(e, anonymous=anonymous) for e in result.errors]
+            result.errors = [_convert(e, anonymous=anonymous) for e in errors]
 
 
 class HideSuggestions(SchemaExtension):

@@ -54,7 +54,9 @@ from graphql import (
     VariableNode,
     get_named_type,
 )
+from starlette.websockets import WebSocket
 from strawberry.extensions import SchemaExtension
+from strawberry.types.graphql import OperationType
 
 DEFAULT_PAGE_SIZE = 20  # what a list or connection is assumed to return when not told
 MAX_PAGE_SIZE = 100  # the largest `first`/`last` the connections accept
@@ -321,6 +323,16 @@ class QueryLimits(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         ctx = self.execution_context
         if ctx.graphql_document is not None and ctx.pre_execution_errors is None:
+            if _over_websocket(ctx.context) and _operation_type(ctx) in _HTTP_ONLY:
+                ctx.pre_execution_errors = [
+                    LimitExceeded(
+                        "Only subscriptions run over WebSocket: send queries and mutations as "
+                        "HTTP requests to /graphql.",
+                        "USE_HTTP",
+                    )
+                ]
+                yield
+                return
             errors = check(
                 ctx.schema._schema,
                 ctx.graphql_document,
@@ -331,3 +343,18 @@ class QueryLimits(SchemaExtension):
             if errors:
                 ctx.pre_execution_errors = errors
         yield
+
+
+_HTTP_ONLY = (OperationType.QUERY, OperationType.MUTATION)
+
+
+def _over_websocket(context: Any) -> bool:
+    return isinstance(getattr(context, "request", None), WebSocket)
+
+
+def _operation_type(ctx: Any) -> OperationType | None:
+    try:
+        operation_type: OperationType = ctx.operation_type
+    except RuntimeError:  # no such operation: validation says so
+        return None
+    return operation_type

@@ -12,7 +12,20 @@ from strawberry.dataloader import DataLoader
 from server.api.context import Info
 from server.db import Database
 from server.errors import BadRequest
-from server.pagination import Page
+from server.pagination import Page, PageArgs, page_args
+
+FIRST = "How many items to return from the start (or after `after`): 1 to 100, default 20."
+AFTER = "Page forwards: the items after this cursor (`pageInfo.endCursor`)."
+LAST = (
+    "Page backwards: how many items to return from the end (or before `before`): 1 to 100. "
+    "Not with `first` or `after`."
+)
+BEFORE = "Page backwards: the items before this cursor (`pageInfo.startCursor`)."
+
+
+def paging(first: int | None, after: str | None, last: int | None, before: str | None) -> PageArgs:
+    """Relay's connection arguments, checked (``INVALID_PAGINATION`` when they are mixed)."""
+    return page_args(first, after, last, before)
 
 
 class InvalidGlobalId(BadRequest):
@@ -56,7 +69,7 @@ C = TypeVar("C", bound=CountedConnection[Any])
 
 
 def to_connection(
-    cls: type[C], page: Page[R], convert: Callable[[R], Any], *, after: str | None
+    cls: type[C], page: Page[R], convert: Callable[[R], Any], *, after: str | None = None
 ) -> C:
     edges = [
         relay.Edge(cursor=cursor, node=convert(item))
@@ -66,7 +79,7 @@ def to_connection(
         edges=edges,
         page_info=relay.PageInfo(
             has_next_page=page.has_next,
-            has_previous_page=after is not None,
+            has_previous_page=page.has_previous or after is not None,
             start_cursor=page.cursors[0] if page.cursors else None,
             end_cursor=page.end_cursor,
         ),

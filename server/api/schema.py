@@ -11,7 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from server.api.errors import HideSuggestions, MootErrors
 from server.api.limits import Limits, QueryLimits
 from server.calls.gql import Call, CallsQuery, Organiser, Phase, Region
-from server.comments.gql import CommentsMutations, CommentsQuery
+from server.comments.gql import CommentsMutations, CommentsQuery, CommentsSubscription
 from server.events.gql import Event, EventsMutations, EventsQuery, Venue
 from server.ideas.gql import Idea, IdeasMutations, IdeasQuery
 from server.identity.gql import IdentityMutations, IdentityQuery
@@ -20,7 +20,13 @@ from server.notifications.gql import NotificationsMutations, NotificationsQuery
 from server.outcomes.gql import Outcome, OutcomesMutations, OutcomesQuery
 from server.personas.gql import Persona, PersonaMutations
 from server.settings import Settings
-from server.votes.gql import Ballot, BallotOption, VotesMutations, VotesQuery
+from server.votes.gql import (
+    Ballot,
+    BallotOption,
+    VotesMutations,
+    VotesQuery,
+    VotesSubscription,
+)
 
 
 @strawberry.type(description="Moot's public API: calls, ideas, events and their outcomes.")
@@ -54,6 +60,14 @@ class Mutation(
     pass
 
 
+@strawberry.type(
+    description="Live updates over WebSocket (graphql-transport-ws, at /graphql). Anyone may "
+    "subscribe; send a token in `connection_init` to be signed in."
+)
+class Subscription(CommentsSubscription, VotesSubscription):
+    pass
+
+
 @functools.cache
 def limits(settings: Settings) -> Limits:
     return Limits(
@@ -68,7 +82,7 @@ def request_limits(context: object) -> Limits:
     """The limits of the app serving this request (``app.state.settings``); the defaults when
     the schema is run outside an app. One schema serves every app: Strawberry's relay fields
     cannot be bound into a second schema, so the limits are looked up per request instead."""
-    request = getattr(context, "request", None)
+    request = getattr(context, "request", None)  # a Request, or the WebSocket
     app = getattr(request, "app", None) if request is not None else None
     settings = getattr(getattr(app, "state", None), "settings", None)
     return limits(settings if isinstance(settings, Settings) else DEFAULTS)
@@ -79,6 +93,7 @@ DEFAULTS = Settings()
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
+    subscription=Subscription,
     types=[
         Call,
         Region,

@@ -6,11 +6,23 @@ are refused (400, ``BATCH_REFUSED``) and persisted operations are looked up (``p
 Then the schema checks the query's limits before validating it (``limits.py``) and the execution
 runs under a timeout (``TIMEOUT``). Every refusal is in GraphQL's shape:
 ``{"errors": [{"message": …, "extensions": {"code": …}}]}``.
+
+Subscriptions use WebSocket on the same path, with the graphql-transport-ws protocol only
+(:class:`TransportWS`). The caller is identified from the ``connection_init`` payload
+(``{"Authorization": "Bearer …"}``; none: anonymous; a bad token closes the connection with
+4401) and counted against the same rate limit (4429 when over it), once for the connection and
+once per ``subscribe``. Each ``subscribe`` goes through the persisted-operation store and the
+schema's limits like an HTTP request; only subscriptions run over the socket (queries and
+mutations: use HTTP, where the time limit applies). A connection holds at most
+``MAX_SUBSCRIPTIONS`` at once (``TOO_MANY_SUBSCRIPTIONS``) and is closed (1000) after
+``IDLE_TIMEOUT`` seconds without any. Completing a subscription or closing the socket ends its
+resolver, which drops its broker subscription (``server.live``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import html
 import json
@@ -26,7 +38,16 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLRequestData
 from strawberry.http.base import BaseRequestProtocol
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import (
+    BaseGraphQLTransportWSHandler,
+)
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import (
+    ConnectionInitMessage,
+    SubscribeMessage,
+)
 from strawberry.types import ExecutionResult
+from strawberry.types.unset import UNSET, UnsetType
 
 from server.api.auth import ANONYMOUS, Caller, bearer_token, identify
 from server.api.context import Context, Loaders
@@ -35,8 +56,9 @@ from server.api.persisted import OperationStore, PersistedError
 from server.api.schema import schema
 from server.db import Database
 from server.errors import PayloadTooLarge, RateLimited
-from server.identity import throttle
+from server.identity import throttle, tokens
 from server.identity.jose import InvalidToken
+from server.identity.keys import Keys
 from server.settings import PROJECT_ROOT, Settings
 from server.web import now
 
@@ -44,6 +66,9 @@ log = logging.getLogger(__name__)
 
 OPERATIONS_DIR = PROJECT_ROOT / "graphql" / "operations"
 RATE_WINDOW = dt.timedelta(minutes=1)
+MAX_SUBSCRIPTIONS = 10  # running at once on one WebSocket connection
+IDLE_TIMEOUT = 300.0  # seconds a WebSocket may hold no subscription before it is closed
+CONNECTION_INIT_TIMEOUT = dt.timedelta(seconds=10)
 GRAPHIQL_FILES = (
     "vendor/graphiql/react.production.min.js",
     "vendor/graphiql/react-dom.production.min.js",
@@ -79,10 +104,84 @@ class Refused(Exception):
         )
 
 
+class SocketRefused(Exception):
+    """A WebSocket connection refused at ``connection_init``: closed with ``code``."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        # A close frame's reason is at most 123 bytes.
+        self.reason = reason.encode()[:120].decode(errors="ignore")
+
+
+class TransportWS(BaseGraphQLTransportWSHandler[Context, None]):
+    """Strawberry's graphql-transport-ws handler, with Moot's refusals and idle timeout."""
+
+    view: GraphQLApp
+
+    async def handle(self) -> None:
+        watcher = asyncio.create_task(self._close_when_idle())
+        try:
+            await super().handle()
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    async def _close_when_idle(self) -> None:
+        timeout = self.view.idle_timeout
+        tick = min(timeout / 4, 5.0)
+        idle_since: float | None = None
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(tick)
+            if self.operations:
+                idle_since = None
+            elif idle_since is None:
+                idle_since = loop.time()
+            elif loop.time() - idle_since >= timeout:
+                await self.websocket.close(
+                    code=1000, reason=f"Closed after {timeout:g} seconds without a subscription"
+                )
+                return
+
+    async def handle_connection_init(self, message: ConnectionInitMessage) -> None:
+        try:
+            await super().handle_connection_init(message)
+        except SocketRefused as refusal:
+            await self.websocket.close(code=refusal.code, reason=refusal.reason)
+
+    async def handle_subscribe(self, message: SubscribeMessage) -> None:
+        if not self.connection_acknowledged or message["id"] in self.operations:
+            await super().handle_subscribe(message)  # closes the connection, as the protocol says
+            return
+        payload: Any = message.get("payload")
+        if not isinstance(payload, dict):
+            await self.handle_invalid_message("The subscribe message has no payload.")
+            return
+        try:
+            await self.view.admit(self.context, payload, running=len(self.operations))
+        except Refused as refusal:
+            error = error_body(refusal.message, refusal.code, **refusal.extensions)["errors"]
+            await self.send_message({"id": message["id"], "type": "error", "payload": error})
+            return
+        await super().handle_subscribe(message)
+
+
 class GraphQLApp(GraphQL[Context, None]):
+    graphql_transport_ws_handler_class = TransportWS
+    max_subscriptions = MAX_SUBSCRIPTIONS
+    idle_timeout = IDLE_TIMEOUT
+
     def __init__(self, db: Database, settings: Settings | None = None) -> None:
         """``settings`` default to the app's (``app.state.settings``), read on first request."""
-        super().__init__(schema, graphql_ide="graphiql")
+        super().__init__(
+            schema,
+            graphql_ide="graphiql",
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL,),
+            connection_init_wait_timeout=CONNECTION_INIT_TIMEOUT,
+            max_subscriptions_per_connection=None,  # TransportWS refuses with a code instead
+        )
         self.db = db
         self.settings = settings
         # Loaded once, at start-up.
@@ -137,21 +236,34 @@ class GraphQLApp(GraphQL[Context, None]):
         await self._count(conn, settings, caller)
         return caller
 
-    async def _count(self, conn: HTTPConnection, settings: Settings, caller: Caller | None) -> None:
+    async def _count(
+        self,
+        conn: HTTPConnection,
+        settings: Settings,
+        caller: Caller | None,
+        token: str | None = None,
+    ) -> str:
         """One request against the rate limit: per token, per signed-in browser, or (anonymous
         and bad-token requests) per address. Keys are keyed hashes: no token or address is
-        stored."""
-        limit = settings.graphql_rate_per_minute
-        if limit <= 0:
-            return
-        keys = conn.app.state.keys
+        stored. ``token``: the bearer token, when it did not come in a header (WebSocket).
+        Returns the key, for the WebSocket's later subscriptions."""
+        keys: Keys = conn.app.state.keys
+        key: str
         if caller is not None and caller.via == "token":
-            key = "gql:t:" + keys.sign("throttle-token", bearer_token(conn) or "")
+            token = token or bearer_token(conn) or ""
+            key = "gql:t:" + keys.sign("throttle-token", token)
         elif caller is not None and caller.account is not None:
             key = "gql:s:" + keys.sign("throttle-account", str(caller.account.id))
         else:
             address = conn.client.host if conn.client else "unknown"
             key = "gql:a:" + keys.sign("throttle-address", address)
+        await self._hit(settings, key)
+        return key
+
+    async def _hit(self, settings: Settings, key: str) -> None:
+        limit = settings.graphql_rate_per_minute
+        if limit <= 0:
+            return
         try:
             async with self.db.session() as session, session.begin():
                 await throttle.hit(session, key, limit=limit, window=RATE_WINDOW, now=now())
@@ -197,6 +309,71 @@ class GraphQLApp(GraphQL[Context, None]):
             chunks.append(chunk)
             more = message.get("more_body", False)
         return b"".join(chunks)
+
+    # --- WebSocket (graphql-transport-ws) ---------------------------------------------------
+
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
+        """Identify the connection from ``connection_init``'s payload. Never from cookies: a
+        page on another site could otherwise open a socket as its visitor."""
+        conn = context.request
+        settings = self._settings_for(conn.scope)
+        token = _payload_token(context.connection_params or {})
+        caller = ANONYMOUS
+        try:
+            if token is not None:
+                try:
+                    async with self.db.session() as session, session.begin():
+                        owner, scopes = await tokens.authenticate_bearer(
+                            session, conn.app.state.keys, token, now=now()
+                        )
+                except InvalidToken as exc:
+                    await self._count(conn, settings, None)
+                    raise SocketRefused(4401, f"{exc.code}: {exc.message}") from None
+                caller = Caller(account=owner, scopes=scopes, via="token")
+            context.throttle_key = await self._count(conn, settings, caller, token)
+        except Refused as refusal:
+            raise SocketRefused(4429, f"{refusal.code}: {refusal.message}") from None
+        context.caller = caller
+        context.connection_params = None  # the token is not kept around
+        unset: UnsetType = UNSET
+        return unset
+
+    async def admit(self, context: Context, payload: dict[str, Any], *, running: int) -> None:
+        """Checks on one ``subscribe`` before it runs (raises Refused): the number running, the
+        rate limit, the document's size and the persisted-operation store. Sets
+        ``payload["query"]`` to the text to run."""
+        conn = context.request
+        settings = self._settings_for(conn.scope)
+        if running >= self.max_subscriptions:
+            raise Refused(
+                400,
+                f"This connection already runs {running} subscriptions; the limit is "
+                f"{self.max_subscriptions}. Complete one, or open another connection.",
+                "TOO_MANY_SUBSCRIPTIONS",
+                limit=self.max_subscriptions,
+            )
+        if context.throttle_key is not None:
+            await self._hit(settings, context.throttle_key)
+        query = payload.get("query")
+        if query is not None and not isinstance(query, str):
+            raise Refused(400, "`query` must be a string.", "BAD_REQUEST")
+        limit = settings.graphql_max_body_bytes
+        if query is not None and len(query.encode()) > limit:
+            raise Refused(
+                413,
+                f"The query is too large: the API's limit is {limit // 1024:,} KB.",
+                "PAYLOAD_TOO_LARGE",
+                limit=limit,
+            )
+        try:
+            text = self.operations.resolve(
+                query, payload.get("extensions"), allowlist_only=settings.graphql_allowlist_only
+            )
+        except PersistedError as exc:
+            raise Refused(400, exc.message, exc.code) from None
+        if not text:
+            raise Refused(400, "The subscribe message has no query.", "BAD_REQUEST")
+        payload["query"] = text
 
     def should_render_graphql_ide(self, request: BaseRequestProtocol) -> bool:
         # A GET carrying a persisted query's hash has no `query`, but is not a browser visit.
@@ -261,6 +438,20 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_root_value(self, request: Any) -> None:
         return None
+
+
+def _payload_token(params: dict[str, Any]) -> str | None:
+    """The bearer token of a ``connection_init`` payload: ``{"Authorization": "Bearer …"}``
+    (any case of the key), or None when there is none."""
+    header = next((v for k, v in params.items() if k.lower() == "authorization"), None)
+    if header is None:
+        return None
+    if not isinstance(header, str):
+        raise SocketRefused(4400, "Authorization must be a string: Bearer <token>.")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise SocketRefused(4400, 'Send the token as {"Authorization": "Bearer <token>"}.')
+    return token.strip()
 
 
 def _replay(body: bytes | None, receive: Receive) -> Receive:

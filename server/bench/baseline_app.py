@@ -31,8 +31,9 @@ from server.bench.generate import raw_dsn
 from server.calls import rules
 from server.calls.models import PhaseKind
 from server.comments.models import Stance
-from server.comments.pages import STANCES, Discussion, Entry, Viewer, container_owner
+from server.comments.pages import STANCES, Discussion
 from server.comments.service import Tally
+from server.comments.threads import Entry, Viewer, container_owner
 from server.ideas.listing import SORT_LABELS, ListQuery
 from server.ideas.pages import STATUS_LABELS
 from server.outcomes.models import OutcomeStatus

@@ -7,7 +7,16 @@ import strawberry
 from strawberry import relay
 
 from server.api.context import Info
-from server.api.relay import CountedConnection, RowNode, to_connection
+from server.api.relay import (
+    AFTER,
+    BEFORE,
+    FIRST,
+    LAST,
+    CountedConnection,
+    RowNode,
+    paging,
+    to_connection,
+)
 from server.calls import loaders, service
 from server.calls.models import Call as CallRow
 from server.calls.models import Organiser as OrganiserRow
@@ -161,8 +170,8 @@ class Call(RowNode):
     async def ideas(
         self,
         info: Info,
-        first: int | None = 20,
-        after: str | None = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
         filter: Annotated[IdeaFilter, strawberry.lazy("server.ideas.gql")] | None = None,
         sort: Annotated[Sort, strawberry.lazy("server.ideas.gql")] | None = None,
         search: Annotated[
@@ -176,6 +185,8 @@ class Call(RowNode):
                 "same across pages. Defaults to today's date."
             ),
         ] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[str | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Annotated[IdeaConnection, strawberry.lazy("server.ideas.gql")]:
         from server.ideas.gql import ideas_of_call
         from server.ideas.listing import Sort
@@ -183,8 +194,7 @@ class Call(RowNode):
         return await ideas_of_call(
             info,
             self.id,
-            first=first,
-            after=after,
+            page=paging(first, after, last, before),
             filter=filter,
             sort=sort or Sort.NEWEST,
             seed=seed,
@@ -201,13 +211,17 @@ class CallConnection(CountedConnection[Call]):
 class CallsQuery:
     @strawberry.field(description="Calls open now, closing soonest first.")
     async def open_calls(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[str | None, strawberry.argument(description=BEFORE)] = None,
     ) -> CallConnection:
+        args = paging(first, after, last, before)
         async with info.context.db.session() as session:
-            page = await service.list_open_calls(
-                session, now=info.context.now, first=first, after=after
-            )
-        return to_connection(CallConnection, page, Call.from_row, after=after)
+            page = await service.list_open_calls(session, now=info.context.now, page=args)
+        return to_connection(CallConnection, page, Call.from_row)
 
     @strawberry.field(description="A call by its slug, or null when there is none.")
     async def call(self, info: Info, slug: str) -> Call | None:
@@ -217,6 +231,12 @@ class CallsQuery:
             except NotFound:
                 return None
         return Call.from_row(row)
+
+    @strawberry.field(description="Every organiser (council, partnership, …), by name.")
+    async def organisers(self, info: Info) -> list[Organiser]:
+        async with info.context.db.session() as session:
+            rows = await service.list_organisers(session)
+        return [Organiser.from_row(r) for r in rows]
 
     @strawberry.field(description="Every region, by name.")
     async def regions(self, info: Info) -> list[Region]:

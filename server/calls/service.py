@@ -7,12 +7,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.calls.models import Call, Organiser, Phase, PhaseKind, Region
 from server.errors import Conflict, NotFound, ValidationFailed
-from server.pagination import Page, clamp_page_size, decode_cursor, encode_cursor
+from server.pagination import Page, PageArgs, encode_cursor, keyset_page, page_args, seek
 
 _SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -212,25 +212,20 @@ def next_phase(phases: Sequence[Phase], now: dt.datetime) -> Phase | None:
 
 
 async def list_open_calls(
-    session: AsyncSession, *, now: dt.datetime, first: int | None = None, after: str | None = None
+    session: AsyncSession,
+    *,
+    now: dt.datetime,
+    first: int | None = None,
+    after: str | None = None,
+    page: PageArgs | None = None,
 ) -> Page[Call]:
-    """Calls open now, closing soonest first."""
-    size = clamp_page_size(first)
-    query = select(Call).where(Call.opens_at <= now, Call.closes_at > now)
-    if after is not None:
-        closes_at, call_id = decode_cursor(after, (dt.datetime, int))
-        query = query.where(tuple_(Call.closes_at, Call.id) > tuple_(closes_at, call_id))
-    rows = list(await session.scalars(query.order_by(Call.closes_at, Call.id).limit(size + 1)))
-    items = rows[:size]
-    total = await session.scalar(
-        select(func.count()).select_from(Call).where(Call.opens_at <= now, Call.closes_at > now)
-    )
-    return Page(
-        items=items,
-        cursors=[encode_cursor((c.closes_at, c.id)) for c in items],
-        has_next=len(rows) > size,
-        total=total,
-    )
+    """Calls open now, closing soonest first (``page``: forwards or backwards)."""
+    args = page or page_args(first, after)
+    open_now = (Call.opens_at <= now, Call.closes_at > now)
+    query = seek(select(Call).where(*open_now), (Call.closes_at, Call.id), (dt.datetime, int), args)
+    rows = list(await session.scalars(query))
+    total = await session.scalar(select(func.count()).select_from(Call).where(*open_now))
+    return keyset_page(rows, args, lambda c: encode_cursor((c.closes_at, c.id)), total=total)
 
 
 async def list_organisers(session: AsyncSession) -> list[Organiser]:

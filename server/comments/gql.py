@@ -6,15 +6,27 @@ type can offer them as fields without costing a query per idea."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable
-from typing import Self
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
+from typing import Annotated, Self
 
 import strawberry
 from strawberry import relay
 
+from server import live
 from server.api.context import Info
 from server.api.payloads import UserError, attempt
-from server.api.relay import CountedConnection, InvalidGlobalId, RowNode, int_ids, to_connection
+from server.api.relay import (
+    AFTER,
+    BEFORE,
+    FIRST,
+    LAST,
+    CountedConnection,
+    InvalidGlobalId,
+    RowNode,
+    int_ids,
+    paging,
+    to_connection,
+)
 from server.comments import loaders, service
 from server.comments.models import Comment as CommentRow
 from server.comments.models import Stance
@@ -22,9 +34,12 @@ from server.errors import Forbidden, ValidationFailed
 from server.ideas.loaders import idea_by_id
 from server.identity.models import TokenScope
 from server.markdown import render_markdown
-from server.pagination import clamp_page_size
+from server.pagination import PageArgs
 from server.personas.gql import Persona
 from server.personas.loaders import persona_by_id
+from server.web import now
+
+LIVE_WAIT = 30.0  # seconds a subscription waits for news before checking in again
 
 strawberry.enum(Stance, description="Where a comment stands on the idea it discusses.")
 
@@ -117,13 +132,12 @@ class StanceTally:
     total: int = strawberry.field(description="Comments that took a stance.")
 
 
-async def comments_of_idea(
-    info: Info, idea_id: int, *, first: int | None, after: str | None
-) -> CommentConnection:
+async def comments_of_idea(info: Info, idea_id: int, page: PageArgs) -> CommentConnection:
     """An idea's discussion (empty for a draft, hidden or unknown idea)."""
-    key = loaders.PageKey(idea_id, clamp_page_size(first), after)
-    page = await info.context.loaders.get(loaders.comment_pages).load(key)
-    return to_connection(CommentConnection, page, Comment.from_row, after=after)
+    found = await info.context.loaders.get(loaders.comment_pages).load(
+        loaders.PageKey(idea_id, page)
+    )
+    return to_connection(CommentConnection, found, Comment.from_row)
 
 
 async def stance_tally_of_idea(info: Info, idea_id: int) -> StanceTally:
@@ -155,10 +169,13 @@ class CommentsQuery:
         self,
         info: Info,
         idea_id: relay.GlobalID,
-        first: int | None = None,
-        after: str | None = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[str | None, strawberry.argument(description=BEFORE)] = None,
     ) -> CommentConnection:
-        return await comments_of_idea(info, _idea_id(idea_id), first=first, after=after)
+        args = paging(first, after, last, before)
+        return await comments_of_idea(info, _idea_id(idea_id), args)
 
     @strawberry.field(description="How many comments on an idea are for, against or neutral.")
     async def stance_tally(self, info: Info, idea_id: relay.GlobalID) -> StanceTally:
@@ -244,3 +261,44 @@ class CommentsMutations:
                 )
 
         return await _attempt(work)
+
+
+@strawberry.type
+class CommentsSubscription:
+    """Subscriptions of this domain (mixed into the schema's Subscription)."""
+
+    @strawberry.subscription(
+        description="New comments on an idea (replies included), as they are posted, oldest "
+        "first; anyone may listen. Fed by the same notifications as the idea's page, so it "
+        "works whichever server the comment was posted on. Edits and deletions are not sent. "
+        "If you fall far behind, the subscription completes: subscribe again and read "
+        "`comments` for what you missed."
+    )
+    async def comment_added(self, info: Info, idea_id: relay.GlobalID) -> AsyncIterator[Comment]:
+        pk = _idea_id(idea_id)
+        async with info.context.db.session() as session:
+            await service.open_idea(session, pk)  # NotFound, or hidden: refused up front
+        return _comments_added(info, pk)
+
+
+async def _comments_added(info: Info, idea_id: int) -> AsyncGenerator[Comment, None]:
+    """Listen first, then note the newest comment, so nothing committed in between is lost.
+    Leaving the ``async with`` (complete, disconnect, error) drops the broker subscription."""
+    db = info.context.db
+    broker = live.broker_for(info.context.request.app)
+    async with broker.subscribe(service.topic(idea_id)) as sub:
+        async with db.session() as session:
+            seen = await service.newest_id(session, idea_id)
+        while True:
+            try:
+                message = await sub.get(wait=LIVE_WAIT)
+            except live.SubscriptionClosed:
+                return
+            if message is None or not (message.resync or message.data.get("kind") == "created"):
+                continue
+            async with db.session() as session:
+                rows = await service.new_since(session, idea_id, seen)
+            for row in rows:
+                seen = row.id
+                info.context.refresh(now())
+                yield Comment.from_row(row)

@@ -15,7 +15,7 @@ from server.comments.models import Comment, Stance
 from server.db import Database
 from server.ideas.models import Idea
 from server.loaders import by_id
-from server.pagination import Page, decode_cursor, encode_cursor
+from server.pagination import Page, PageArgs, decode_cursor, encode_cursor, keyset_page
 
 
 def comment_by_id(db: Database) -> DataLoader[int, Comment | None]:
@@ -52,20 +52,19 @@ def stance_tallies(db: Database) -> DataLoader[int, service.Tally]:
 @dataclass(frozen=True, slots=True)
 class PageKey:
     idea_id: int
-    first: int
-    after: str | None = None
+    page: PageArgs
 
 
 def comment_pages(db: Database) -> DataLoader[PageKey, Page[Comment]]:
-    """A page of each idea's discussion in thread order: one windowed query per distinct
-    (first, after), plus one for which ideas are shown and one for their totals."""
+    """A page of each idea's discussion in thread order: one windowed query per distinct page
+    (size, cursor, direction), plus one for which ideas are shown and one for their totals."""
 
     async def load(keys: Sequence[PageKey]) -> list[Page[Comment]]:
         ids = {k.idea_id for k in keys}
-        groups: dict[tuple[int, str | None], set[int]] = defaultdict(set)
+        groups: dict[PageArgs, set[int]] = defaultdict(set)
         for k in keys:
-            groups[(k.first, k.after)].add(k.idea_id)
-        rows: dict[tuple[int, str | None], dict[int, list[Comment]]] = {}
+            groups[k.page].add(k.idea_id)
+        rows: dict[PageArgs, dict[int, list[Comment]]] = {}
         async with db.session() as session:
             listed = set(
                 await session.scalars(
@@ -82,40 +81,44 @@ def comment_pages(db: Database) -> DataLoader[PageKey, Page[Comment]]:
                     .group_by(Comment.idea_id)
                 )
                 totals = {idea_id: n for idea_id, n in counted}
-            for (first, after), group in groups.items():
+            for args, group in groups.items():
                 shown = group & listed
                 found: dict[int, list[Comment]] = defaultdict(list)
                 if shown:
-                    for c in await session.scalars(_window(shown, first, after)):
+                    for c in await session.scalars(_window(shown, args)):
                         found[c.idea_id].append(c)
-                rows[(first, after)] = found
-        pages = []
-        for k in keys:
-            got = rows[(k.first, k.after)].get(k.idea_id, [])
-            items = got[: k.first]
-            pages.append(
-                Page(
-                    items=items,
-                    cursors=[encode_cursor((c.path,)) for c in items],
-                    has_next=len(got) > k.first,
-                    total=totals.get(k.idea_id, 0) if k.idea_id in listed else 0,
-                )
+                rows[args] = found
+        return [
+            keyset_page(
+                rows[k.page].get(k.idea_id, []),
+                k.page,
+                _cursor,
+                total=totals.get(k.idea_id, 0) if k.idea_id in listed else 0,
             )
-        return pages
+            if k.idea_id in listed
+            else Page(items=[], cursors=[], has_next=False, total=0)
+            for k in keys
+        ]
 
     return DataLoader(load_fn=load)
 
 
-def _window(idea_ids: set[int], first: int, after: str | None) -> Select[Comment]:
+def _cursor(comment: Comment) -> str:
+    return encode_cursor((comment.path,))
+
+
+def _window(idea_ids: set[int], args: PageArgs) -> Select[Comment]:
+    """Each idea's page (and one more row), nearest the cursor first as :func:`seek` reads."""
     where: list[ColumnElement[bool]] = [Comment.idea_id.in_(idea_ids)]
-    if after is not None:
-        (path,) = decode_cursor(after, (str,))
-        where.append(Comment.path > path)
-    rank = func.row_number().over(partition_by=Comment.idea_id, order_by=Comment.path).label("rank")
+    if args.cursor is not None:
+        (path,) = decode_cursor(args.cursor, (str,))
+        where.append(Comment.path < path if args.backward else Comment.path > path)
+    order = Comment.path.desc() if args.backward else Comment.path.asc()
+    rank = func.row_number().over(partition_by=Comment.idea_id, order_by=order).label("rank")
     ranked = select(Comment.id, rank).where(*where).subquery()
     return (
         select(Comment)
         .join(ranked, ranked.c.id == Comment.id)
-        .where(ranked.c.rank <= first + 1)
-        .order_by(Comment.idea_id, Comment.path)
+        .where(ranked.c.rank <= args.size + 1)
+        .order_by(Comment.idea_id, order)
     )

@@ -26,7 +26,7 @@ from server.identity.light import light_scope_allows
 from server.identity.models import Account
 from server.notifications.models import NotificationKind
 from server.notifications.service import notify
-from server.pagination import Page, clamp_page_size, decode_cursor, encode_cursor
+from server.pagination import Page, PageArgs, encode_cursor, keyset_page, page_args, seek
 from server.personas.models import Persona
 from server.personas.service import usable_persona
 
@@ -275,28 +275,24 @@ async def delete_comment(
 
 
 async def list_comments(
-    session: AsyncSession, idea_id: int, *, first: int | None = None, after: str | None = None
+    session: AsyncSession,
+    idea_id: int,
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    page: PageArgs | None = None,
 ) -> Page[Comment]:
     """An idea's discussion in thread order (tombstones included, so replies keep their place).
     An unpublished or hidden idea has no discussion to show."""
-    size = clamp_page_size(first)
+    args = page or page_args(first, after)
     if idea_id > MAX_ID or not _is_listed(await session.get(Idea, idea_id)):
         return Page(items=[], cursors=[], has_next=False, total=0)
-    query = select(Comment).where(Comment.idea_id == idea_id)
-    if after is not None:
-        (path,) = decode_cursor(after, (str,))
-        query = query.where(Comment.path > path)
-    rows = list(await session.scalars(query.order_by(Comment.path).limit(size + 1)))
-    items = rows[:size]
+    query = seek(select(Comment).where(Comment.idea_id == idea_id), (Comment.path,), (str,), args)
+    rows = list(await session.scalars(query))
     total = await session.scalar(
         select(func.count()).select_from(Comment).where(Comment.idea_id == idea_id)
     )
-    return Page(
-        items=items,
-        cursors=[encode_cursor((c.path,)) for c in items],
-        has_next=len(rows) > size,
-        total=total,
-    )
+    return keyset_page(rows, args, lambda c: encode_cursor((c.path,)), total=total)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,17 @@ from strawberry import relay
 
 from server.api.context import Info
 from server.api.payloads import UserError, attempt
-from server.api.relay import CountedConnection, RowNode, int_ids, to_connection
+from server.api.relay import (
+    AFTER,
+    BEFORE,
+    FIRST,
+    LAST,
+    CountedConnection,
+    RowNode,
+    int_ids,
+    paging,
+    to_connection,
+)
 from server.calls import loaders as call_loaders
 from server.calls import service as calls
 from server.calls.gql import Call
@@ -22,6 +32,7 @@ from server.ideas.models import IdeaRevision as RevisionRow
 from server.identity.models import TokenScope
 from server.markdown import render_markdown
 from server.outcomes.gql import Outcome, outcome_of_idea
+from server.pagination import PageArgs
 from server.personas import loaders as persona_loaders
 from server.personas.gql import Persona
 
@@ -165,11 +176,16 @@ class Idea(RowNode):
 
     @strawberry.field(description="The discussion, in thread order.")
     async def comments(
-        self, info: Info, first: int | None = 20, after: str | None = None
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[str | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Annotated[CommentConnection, strawberry.lazy("server.comments.gql")]:
         from server.comments.gql import comments_of_idea
 
-        return await comments_of_idea(info, self.id, first=first, after=after)
+        return await comments_of_idea(info, self.id, paging(first, after, last, before))
 
     @strawberry.field(description="How many comments take each stance.")
     async def stance_tally(
@@ -196,8 +212,7 @@ async def ideas_of_call(
     info: Info,
     call_id: int,
     *,
-    first: int | None,
-    after: str | None,
+    page: PageArgs,
     filter: IdeaFilter | None = None,
     sort: Sort = Sort.NEWEST,
     seed: str | None = None,
@@ -214,8 +229,8 @@ async def ideas_of_call(
         seed=seed,
     )
     async with info.context.db.session() as session:
-        page = await listing.list_ideas(session, call_id, query, first=first, after=after)
-    return to_connection(IdeaConnection, page, Idea.from_row, after=after)
+        found = await listing.list_ideas(session, call_id, query, page=page)
+    return to_connection(IdeaConnection, found, Idea.from_row)
 
 
 @strawberry.input(description="What an idea says.")

@@ -13,14 +13,14 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, cast, func, literal_column, or_, select, tuple_
+from sqlalchemy import ColumnElement, Select, cast, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import String
 
 from server.errors import BadRequest
 from server.ideas.models import IDEA_STATUSES, Idea
-from server.pagination import Page, clamp_page_size, decode_cursor, encode_cursor
+from server.pagination import Page, PageArgs, encode_cursor, keyset_page, page_args, seek
 
 ENGLISH: ColumnElement[Any] = literal_column("'english'::regconfig")
 SIMILAR_LIMIT = 5
@@ -100,26 +100,21 @@ def _random_key(seed: str) -> ColumnElement[str]:
     return func.md5(func.concat(seed, cast(Idea.id, String)))
 
 
-def _ordered(query: Select[Any], q: ListQuery, after: str | None) -> Select[Any]:
-    key: Any
+def _ordered(query: Select[Any], q: ListQuery, args: PageArgs) -> Select[Any]:
+    """The sort's keyset page: every sort ends with the id, so its cursors are unique."""
     if q.sort == Sort.RANDOM:
         assert q.seed is not None
         key = _random_key(q.seed)
-        if after is not None:
-            value, idea_id = decode_cursor(after, (str, int))
-            query = query.where(tuple_(key, Idea.id) > tuple_(value, idea_id))
-        return query.order_by(key, Idea.id)
+        return seek(query, (key, Idea.id), (str, int), args)
     shape: tuple[type, ...]
+    column: Any
     if q.sort == Sort.MOST_ENDORSED:
-        key, shape = Idea.endorsement_count, (int, int)
+        column, shape = Idea.endorsement_count, (int, int)
     elif q.sort == Sort.MOST_DISCUSSED:
-        key, shape = Idea.comment_count, (int, int)
+        column, shape = Idea.comment_count, (int, int)
     else:
-        key, shape = Idea.published_at, (dt.datetime, int)
-    if after is not None:
-        value, idea_id = decode_cursor(after, shape)
-        query = query.where(tuple_(key, Idea.id) < tuple_(value, idea_id))
-    return query.order_by(key.desc(), Idea.id.desc())
+        column, shape = Idea.published_at, (dt.datetime, int)
+    return seek(query, (column, Idea.id), shape, args, descending=True)
 
 
 def _cursor(idea: Idea, q: ListQuery, random_keys: dict[int, str]) -> str:
@@ -140,12 +135,14 @@ async def list_ideas(
     *,
     first: int | None = None,
     after: str | None = None,
+    page: PageArgs | None = None,
 ) -> Page[Idea]:
-    """One page of a call's listed ideas, with the total number that match."""
+    """One page of a call's listed ideas, with the total number that match (``page``: forwards
+    or backwards; otherwise ``first`` after ``after``)."""
     q = (query or ListQuery()).checked()
-    size = clamp_page_size(first)
+    args = page or page_args(first, after)
     base = _filtered(call_id, q)
-    ordered = _ordered(base, q, after).limit(size + 1)
+    ordered = _ordered(base, q, args)
     random_keys: dict[int, str] = {}
     if q.sort == Sort.RANDOM:
         assert q.seed is not None
@@ -156,14 +153,8 @@ async def list_ideas(
             random_keys[idea.id] = key
     else:
         rows = list(await session.scalars(ordered))
-    items = rows[:size]
     total = await session.scalar(select(func.count()).select_from(base.subquery()))
-    return Page(
-        items=items,
-        cursors=[_cursor(i, q, random_keys) for i in items],
-        has_next=len(rows) > size,
-        total=total,
-    )
+    return keyset_page(rows, args, lambda i: _cursor(i, q, random_keys), total=total)
 
 
 def _or_query(*texts: str, limit: int = 16) -> str:

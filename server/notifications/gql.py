@@ -2,14 +2,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Self
+from typing import Annotated, Self
 
 import strawberry
 from strawberry import relay
 
 from server.api.context import Info
 from server.api.payloads import UserError, attempt
-from server.api.relay import CountedConnection, RowNode, int_ids, to_connection
+from server.api.relay import (
+    AFTER,
+    BEFORE,
+    FIRST,
+    LAST,
+    CountedConnection,
+    RowNode,
+    int_ids,
+    paging,
+    to_connection,
+)
 from server.identity.models import TokenScope
 from server.moderation.gql import row_id
 from server.notifications import loaders, service
@@ -86,16 +96,19 @@ class NotificationsQuery:
     async def notifications(
         self,
         info: Info,
-        first: int | None = 20,
-        after: str | None = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
         unread_only: bool = False,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[str | None, strawberry.argument(description=BEFORE)] = None,
     ) -> NotificationConnection:
         account = info.context.require(TokenScope.READ)
+        args = paging(first, after, last, before)
         async with info.context.db.session() as session:
             page = await service.list_notifications(
-                session, account.id, first=first, after=after, unread_only=unread_only
+                session, account.id, unread_only=unread_only, page=args
             )
-        return to_connection(NotificationConnection, page, Notification.from_row, after=after)
+        return to_connection(NotificationConnection, page, Notification.from_row)
 
     @strawberry.field(description="How often the signed-in account gets an email digest.")
     async def notification_digest(self, info: Info) -> Digest:

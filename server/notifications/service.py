@@ -15,7 +15,7 @@ from server.errors import NotFound, ValidationFailed
 from server.identity import mail
 from server.identity.models import Account
 from server.notifications.models import Digest, Notification, NotificationKind, NotificationSettings
-from server.pagination import Page, clamp_page_size, decode_cursor, encode_cursor
+from server.pagination import Page, PageArgs, encode_cursor, keyset_page, page_args, seek
 
 # A little slack, so that a daily cron job that starts a few seconds early still sends.
 DIGEST_PERIODS = {Digest.DAILY: dt.timedelta(hours=23), Digest.WEEKLY: dt.timedelta(days=6.9)}
@@ -53,23 +53,17 @@ async def list_notifications(
     first: int | None = None,
     after: str | None = None,
     unread_only: bool = False,
+    page: PageArgs | None = None,
 ) -> Page[Notification]:
-    """The account's notifications, newest first (keyset on id)."""
-    size = clamp_page_size(first)
+    """The account's notifications, newest first (keyset on id; ``page``: either way)."""
+    args = page or page_args(first, after)
     where = _mine(account_id, unread_only)
-    query = select(Notification).where(*where)
-    if after is not None:
-        (last_id,) = decode_cursor(after, (int,))
-        query = query.where(Notification.id < last_id)
-    rows = list(await session.scalars(query.order_by(Notification.id.desc()).limit(size + 1)))
-    items = rows[:size]
-    total = await session.scalar(select(func.count()).select_from(Notification).where(*where))
-    return Page(
-        items=items,
-        cursors=[encode_cursor((n.id,)) for n in items],
-        has_next=len(rows) > size,
-        total=total,
+    query = seek(
+        select(Notification).where(*where), (Notification.id,), (int,), args, descending=True
     )
+    rows = list(await session.scalars(query))
+    total = await session.scalar(select(func.count()).select_from(Notification).where(*where))
+    return keyset_page(rows, args, lambda n: encode_cursor((n.id,)), total=total)
 
 
 async def unread_count(session: AsyncSession, account_id: int) -> int:

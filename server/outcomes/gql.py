@@ -69,6 +69,7 @@ class ParticipationDay:
     ideas: int = strawberry.field(description="Ideas published that day.")
     comments: int = strawberry.field(description="Comments posted that day.")
     endorsements: int = strawberry.field(description="Endorsements given that day.")
+    votes: int = strawberry.field(description="Ballots first cast that day in the call's votes.")
 
 
 @strawberry.type(description="Aggregate figures for a call: public, and never about one person.")
@@ -80,6 +81,27 @@ class CallMetrics:
     async def idea_count(self, info: Info) -> int:
         async with info.context.db.session() as session:
             return sum(n for _, n in await service.status_counts(session, self.call_id))
+
+    @strawberry.field(
+        description="How many people took part: published an idea, commented, endorsed or "
+        "voted. Counted by account (someone with several personas counts once); a number "
+        "only, never who."
+    )
+    async def participants(self, info: Info) -> int:
+        async with info.context.db.session() as session:
+            return await service.participant_count(session, self.call_id)
+
+    @strawberry.field(
+        description="Comments on the call's ideas (shown ones: not deleted or hidden)."
+    )
+    async def comment_count(self, info: Info) -> int:
+        async with info.context.db.session() as session:
+            return await service.comment_count(session, self.call_id)
+
+    @strawberry.field(description="Ballots cast in the call's votes (one per person per vote).")
+    async def vote_count(self, info: Info) -> int:
+        async with info.context.db.session() as session:
+            return await service.vote_count(session, self.call_id)
 
     @strawberry.field(description="Ideas the council has answered.")
     async def answered_count(self, info: Info) -> int:
@@ -104,13 +126,20 @@ class CallMetrics:
             rows = await service.area_counts(session, self.call_id)
         return [GroupCount(key=k, count=n) for k, n in rows]
 
-    @strawberry.field(description="Activity per day, from the first day with any (max 90 days).")
+    @strawberry.field(
+        description="Activity per day (ideas, comments, endorsements and votes), from the first "
+        "day with any (max 90 days)."
+    )
     async def participation(self, info: Info) -> list[ParticipationDay]:
         async with info.context.db.session() as session:
             rows = await service.participation(session, self.call_id)
         return [
             ParticipationDay(
-                day=r.day, ideas=r.ideas, comments=r.comments, endorsements=r.endorsements
+                day=r.day,
+                ideas=r.ideas,
+                comments=r.comments,
+                endorsements=r.endorsements,
+                votes=r.votes,
             )
             for r in rows
         ]

@@ -11,7 +11,18 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, Date, and_, cast, func, literal, select, union_all, update
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    String,
+    and_,
+    cast,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +37,7 @@ from server.notifications.models import NotificationKind
 from server.notifications.service import notify
 from server.outcomes.models import Outcome, OutcomeStatus
 from server.personas.models import Persona
+from server.votes.models import Ballot, BallotStatus, CastBallot
 
 MAX_RESPONSE = 20_000
 MAX_REFERENCE = 500
@@ -215,6 +227,7 @@ class DayActivity:
     ideas: int
     comments: int
     endorsements: int
+    votes: int = 0  # ballots first cast that day, in the call's votes
 
     @property
     def total(self) -> int:
@@ -279,6 +292,9 @@ async def participation(
         select(literal("endorsements"), _day(Endorsement.created_at))
         .join(Idea, Idea.id == Endorsement.idea_id)
         .where(*_listed(call_id)),
+        select(literal("votes"), _day(CastBallot.cast_at))
+        .join(Ballot, Ballot.id == CastBallot.ballot_id)
+        .where(Ballot.call_id == call_id, Ballot.status != BallotStatus.DRAFT),
     ).subquery()
     rows = await session.execute(
         select(parts.c.kind, parts.c.day, func.count()).group_by(parts.c.kind, parts.c.day)
@@ -295,10 +311,66 @@ async def participation(
     while day <= last:
         c = counts.get(day, {})
         out.append(
-            DayActivity(day, c.get("ideas", 0), c.get("comments", 0), c.get("endorsements", 0))
+            DayActivity(
+                day,
+                c.get("ideas", 0),
+                c.get("comments", 0),
+                c.get("endorsements", 0),
+                c.get("votes", 0),
+            )
         )
         day += dt.timedelta(days=1)
     return out
+
+
+async def comment_count(session: AsyncSession, call_id: int) -> int:
+    """Shown comments (not deleted or hidden) on the call's listed ideas."""
+    count = await session.scalar(
+        select(func.count(Comment.id))
+        .join(Idea, Idea.id == Comment.idea_id)
+        .where(*_listed(call_id), *_visible_comment())
+    )
+    return count or 0
+
+
+async def vote_count(session: AsyncSession, call_id: int) -> int:
+    """Ballots cast in the call's (public) votes: one per person per vote."""
+    count = await session.scalar(
+        select(func.count(CastBallot.id))
+        .join(Ballot, Ballot.id == CastBallot.ballot_id)
+        .where(Ballot.call_id == call_id, Ballot.status != BallotStatus.DRAFT)
+    )
+    return count or 0
+
+
+async def participant_count(session: AsyncSession, call_id: int) -> int:
+    """How many accounts took part in the call: published a listed idea, posted a visible comment
+    on one, endorsed one, or voted in one of its votes. Counted by account behind the personas
+    used, so someone with two personas counts once; a deleted account's former persona counts
+    as one. A single number: nothing about anyone in particular."""
+    personas = union_all(
+        select(Idea.author_persona_id.label("persona_id")).where(*_listed(call_id)),
+        select(Comment.author_persona_id)
+        .join(Idea, Idea.id == Comment.idea_id)
+        .where(*_listed(call_id), *_visible_comment()),
+        select(Endorsement.persona_id)
+        .join(Idea, Idea.id == Endorsement.idea_id)
+        .where(*_listed(call_id)),
+        select(CastBallot.persona_id)
+        .join(Ballot, Ballot.id == CastBallot.ballot_id)
+        .where(Ballot.call_id == call_id, CastBallot.persona_id.is_not(None)),
+    ).subquery()
+    # concat() skips a NULL account id, leaving "a": those are told apart by persona.
+    who = func.coalesce(
+        func.nullif(func.concat("a", cast(Persona.account_id, String)), "a"),
+        func.concat("p", cast(Persona.id, String)),
+    )
+    count = await session.scalar(
+        select(func.count(func.distinct(who)))
+        .select_from(Persona)
+        .join(personas, personas.c.persona_id == Persona.id)
+    )
+    return count or 0
 
 
 async def stance_tallies(session: AsyncSession, call_id: int) -> list[StanceTally]:

@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server import live
 from server.calls.models import Phase
 from server.errors import Forbidden, ValidationFailed
 from server.identity.models import Account
@@ -26,6 +27,19 @@ from server.votes.eligibility import require_eligible
 from server.votes.models import Ballot, BallotKind, BallotOption, BallotStatus, CastBallot, Tally
 
 STATEMENT_KEYS = {1: "agree", -1: "disagree", 0: "pass"}
+
+
+def topic(ballot_id: int) -> str:
+    """The live topic of a vote's running tally (``ballotTally`` subscribers listen on it)."""
+    return f"ballot:{ballot_id}"
+
+
+async def announce(session: AsyncSession, ballot: Ballot, kind: str) -> None:
+    """Tell live-tally subscribers, on commit, that the tally (or the vote) changed. Only
+    votes that show live results announce anything: a NOTIFY serialises commits briefly, so
+    casts on other votes do not pay for it. Ids only, never who voted."""
+    if ballot.live_results:
+        await live.publish(session, topic(ballot.id), kind=kind)
 
 
 class VotingClosed(Forbidden):
@@ -164,6 +178,7 @@ async def cast(
     )
     if inserted is not None:
         await _apply(session, ballot.id, dict(tally_counts(ballot.kind, content)))
+        await announce(session, ballot, "cast")
         row = await session.get(CastBallot, inserted)
         assert row is not None
         return row
@@ -185,6 +200,7 @@ async def cast(
         )
     )
     await _apply(session, ballot.id, delta)
+    await announce(session, ballot, "cast")
     await session.refresh(existing)
     return existing
 

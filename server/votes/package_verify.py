@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from server.votes.counting import compute_json, differences
 from server.votes.export import ExportRow
-from server.votes.results import compute_json, differences
 
 
 @dataclass(frozen=True, slots=True)

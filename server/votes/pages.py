@@ -25,12 +25,13 @@ from server.identity import auth
 from server.identity.models import Account, Role
 from server.identity.service import has_role
 from server.personas import service as personas
-from server.votes import admin_pages, casting, export, results
+from server.votes import admin_pages, casting, counting, export, results
 from server.votes.eligibility import describe
 from server.votes.methods import format_money
 from server.votes.models import Ballot, BallotKind, BallotOption, BallotStatus, CastBallot
-from server.votes.results import result_tables, tally_table
 from server.votes.service import get_ballot, options_of
+from server.votes.tables import opinion_map, result_tables, tally_table
+from server.votes.turnout import breakdowns, changes_count, eligible_count, show_live
 from server.web import now, render
 
 STATEMENT_ANSWERS = (("1", "Agree"), ("-1", "Disagree"), ("0", "Pass"))
@@ -319,13 +320,13 @@ async def results_page(request: Request) -> Response:
         options = await options_of(session, ballot.id)
         titles = {o.id: o.title for o in options}
         turnout = await casting.turnout(session, ballot.id)
-        changes = await results.changes_count(session, ballot.id)
+        changes = await changes_count(session, ballot.id)
         manager = await can_manage(session, account, ballot)
         published = ballot.status == BallotStatus.PUBLISHED
-        live = results.show_live(ballot)
+        live = show_live(ballot)
         tally = await casting.tallies(session, ballot.id) if live else {}
-        eligible = await results.eligible_count(session, ballot, moment) if published else None
-        groups = await results.breakdowns(session, ballot, moment) if published else None
+        eligible = await eligible_count(session, ballot, moment) if published else None
+        groups = await breakdowns(session, ballot, moment) if published else None
     tables = result_tables(ballot, titles, ballot.result or {}) if published else []
     return render(
         request,
@@ -346,7 +347,7 @@ async def results_page(request: Request) -> Response:
             "tables": tables,
             "steps": (ballot.result or {}).get("steps", []) if published else [],
             "groups": groups,
-            "opinion_map": results.opinion_map(ballot.result or {})
+            "opinion_map": opinion_map(ballot.result or {})
             if published and ballot.kind == BallotKind.STATEMENTS
             else None,
             "manager": manager,
@@ -382,7 +383,7 @@ async def ballots_csv(request: Request) -> Response:
 
 async def definition_json(request: Request) -> Response:
     ballot, options = await _published(request)
-    return JSONResponse(results.definition(ballot, options))
+    return JSONResponse(counting.definition(ballot, options))
 
 
 async def verify_page(request: Request) -> Response:
@@ -396,7 +397,7 @@ async def verify_page(request: Request) -> Response:
             "options": options,
             "published": ballot.status == BallotStatus.PUBLISHED,
             "base": base,
-            "definition": json.dumps(results.definition(ballot, options)["tie_order"]),
+            "definition": json.dumps(counting.definition(ballot, options)["tie_order"]),
         },
     )
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.audit import service as audit
 from server.calls.models import Call, Phase, PhaseKind
 from server.errors import Conflict, NotFound, ValidationFailed
+from server.votes.casting import announce
 from server.votes.eligibility import check_rules
 from server.votes.models import Ballot, BallotKind, BallotOption, BallotStatus, ResultMethod
 
@@ -160,6 +161,7 @@ async def close_ballot(
     ballot.status = BallotStatus.CLOSED
     ballot.closed_at = now
     await session.flush()
+    await announce(session, ballot, "closed")
     await audit.record(
         session, actor=actor, action="ballot.closed", subject_type="ballot", subject_id=ballot.id
     )

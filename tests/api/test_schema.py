@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
-from graphql import OperationDefinitionNode, parse
+from graphql import OperationDefinitionNode, OperationType, parse, validate
 
 from server.api.schema import sdl
 from server.settings import PROJECT_ROOT
@@ -46,6 +46,15 @@ async def test_example_operation_runs_on_demo_data(path: Path, demo_api: httpx.A
         d for d in parse(document).definitions if isinstance(d, OperationDefinitionNode)
     )
     assert operation.name and operation.name.value == path.stem, "name the file after the operation"
+    if operation.operation == OperationType.SUBSCRIPTION:
+        # Runs over WebSocket (tests/api/test_subscriptions.py); here: valid, within limits.
+        from server.api.limits import check
+        from server.api.schema import DEFAULTS, limits, schema
+
+        parsed = parse(document)
+        assert validate(schema._schema, parsed) == []
+        assert check(schema._schema, parsed, limits(DEFAULTS)) == []
+        return
     variables: dict[str, Any] = {}
     if path.stem == "Node":
         found = await gql(demo_api, '{ call(slug: "south-west-futures-open-ideas-day") { id } }')

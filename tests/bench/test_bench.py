@@ -11,8 +11,8 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from server.bench import generate as gen
+from server.bench.processes import summarise_profile
 from server.bench.report import Measure, Results, Row, markdown, write
-from server.bench.run import summarise_profile
 
 
 async def test_generate_tiny_scale_is_consistent_and_idempotent(

@@ -1,0 +1,361 @@
+"""The measured workloads, each against the app and its physical baseline: (1) casting ballots,
+(2) the idea page and the call's list, (3) the GraphQL list query and its statements per
+request, (4) streaming cast_ballots.csv; and py-spy profiles of 1 and 2. :class:`Workloads` is
+the part of :class:`server.bench.run.Harness` that runs them, given the servers of a scale."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+import asyncpg  # type: ignore[import-untyped]
+import httpx
+
+from server.bench import generate as gen
+from server.bench.database import (
+    cast_counts,
+    count_statements,
+    make_ballot,
+    make_tokens,
+    published_casts,
+)
+from server.bench.gql_baseline import global_id
+from server.bench.processes import (
+    Server,
+    load_tool,
+    log,
+    profile,
+    rss_mb,
+    summarise_profile,
+    write_lines,
+    wrk,
+)
+from server.bench.report import Measure, Results, Row
+from server.settings import PROJECT_ROOT, Settings
+
+TOKENS = 3000  # bearer tokens (people) used by the casting workload, per scale
+
+LIST_QUERY = (
+    "query List($slug: String!, $first: Int) { call(slug: $slug) { title ideas(first: $first) "
+    "{ totalCount pageInfo { hasNextPage endCursor } edges { node { id title endorsementCount "
+    "commentCount outcome { status } } } } } }"
+)
+CAST_MUTATION = (
+    "mutation Cast($ballotId: ID!, $personaId: ID!, $choices: JSON!) { castBallot(ballotId: "
+    "$ballotId, personaId: $personaId, choices: $choices) { myVote { changes } errors { message "
+    "code } } }"
+)
+
+
+def tag(scale: float) -> str:
+    return f"{scale:g}".replace(".", "_")
+
+
+class Workloads:
+    """The workloads of a run, as methods of the harness: ``args`` are the command line's,
+    ``root`` holds the cluster and the servers' logs, ``work`` the request files."""
+
+    args: argparse.Namespace
+    root: Path
+    work: Path
+    results: Results
+    cast_native: bool  # castBallot is wired into the app (else measured through the stand-in)
+    slugs: list[str]  # the generated calls, found by workload 2 for workload 3
+
+    def env(self, url: str) -> dict[str, str]:
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("MOOT_", "GRAPHQL_", "DB_", "LOG_"))
+        }
+        env.update(
+            DATABASE_URL=url,
+            MOOT_ENV="production",
+            MOOT_VAR_DIR=str(self.root),
+            GRAPHQL_RATE_PER_MINUTE="0",
+            LOG_LEVEL="INFO",
+            PYTHONPATH=str(PROJECT_ROOT),
+        )
+        return env
+
+    def settings(self, url: str) -> Settings:
+        return Settings.from_env(self.env(url))
+
+    # -- workload 1 --
+
+    async def cast_fixtures(self, url: str, scale: float) -> tuple[Path, Path, tuple[int, int]]:
+        dsn = gen.raw_dsn(url)
+        conn = await asyncpg.connect(dsn)
+        try:
+            app_ballot, app_options = await make_ballot(conn, "Benchmark vote (app)")
+            base_ballot, base_options = await make_ballot(conn, "Benchmark vote (baseline)")
+        finally:
+            await conn.close()
+        people = await make_tokens(url, self.settings(url), TOKENS)
+        lines = []
+        baseline_people = []
+        for i, (_, person_id, persona_id, token) in enumerate(people):
+            choices = sorted({app_options[i % 5], app_options[(i * 3 + 1) % 5]})
+            variables = {
+                "ballotId": global_id("Ballot", app_ballot),
+                "personaId": global_id("Persona", persona_id),
+                "choices": choices,
+            }
+            body = {"query": CAST_MUTATION, "variables": variables}
+            headers = f"Authorization: Bearer {token}|Content-Type: application/json"
+            lines.append(("POST", "/graphql", headers, json.dumps(body, separators=(",", ":"))))
+            base_choices = sorted({base_options[i % 5], base_options[(i * 3 + 1) % 5]})
+            baseline_people.append(f"{person_id}\t{persona_id}\t{json.dumps(base_choices)}")
+        shim = [(m, "/bench/cast-ballot", h, b) for m, _, h, b in lines]
+        tagname = tag(scale)
+        write_lines(self.work / f"cast-gql-{tagname}.txt", lines)
+        write_lines(self.work / f"cast-shim-{tagname}.txt", shim)
+        people_file = self.work / f"people-{tagname}.txt"
+        people_file.write_text("\n".join(baseline_people) + "\n")
+        return self.work / f"cast-{{}}-{tagname}.txt", people_file, (app_ballot, base_ballot)
+
+    def workload_cast(
+        self,
+        scale: float,
+        app: Server,
+        dsn: str,
+        lines_pattern: Path,
+        people_file: Path,
+        ballots: tuple[int, int],
+    ) -> None:
+        lines = Path(str(lines_pattern).format("gql" if self.cast_native else "shim"))
+        log(f"scale {scale:g}: casting ({'GraphQL' if self.cast_native else 'stand-in'})")
+        app_data = wrk(app.base, lines, seconds=self.args.seconds, clients=self.args.clients)
+        base_data = load_tool(
+            "cast-baseline",
+            dsn,
+            str(ballots[1]),
+            str(people_file),
+            "--seconds",
+            str(self.args.seconds),
+            "--clients",
+            str(self.args.clients),
+        )
+        counts = asyncio.run(cast_counts(dsn, ballots[0]))
+        note = (
+            f"{counts['ballots']:,} ballots recorded, {counts['changes']:,} changes "
+            f"(tokens cycle over {TOKENS:,} people)"
+        )
+        if not self.cast_native:
+            note += "; via the stand-in route, not GraphQL"
+        self.results.rows.append(
+            Row(
+                "1. cast ballot",
+                scale,
+                Measure.from_load(app_data, "ballots/s"),
+                Measure.from_load({**base_data, "socket_errors": 0}, "ballots/s"),
+                0.5,
+                note,
+            )
+        )
+
+    # -- workload 2 --
+
+    async def page_fixtures(self, dsn: str, scale: float) -> dict[str, Path]:
+        conn = await asyncpg.connect(dsn)
+        try:
+            ideas = await conn.fetch(
+                "SELECT i.id FROM ideas i JOIN calls c ON c.id = i.call_id "
+                "WHERE c.slug LIKE 'generated-call-%' ORDER BY i.id"
+            )
+            slugs = [
+                r["slug"]
+                for r in await conn.fetch(
+                    "SELECT slug FROM calls WHERE slug LIKE 'generated-call-%' ORDER BY id"
+                )
+            ]
+        finally:
+            await conn.close()
+        step = max(1, len(ideas) // 200)
+        t = tag(scale)
+        return {
+            "idea page": write_lines(
+                self.work / f"idea-{t}.txt",
+                [("GET", f"/ideas/{r['id']}", "", "") for r in ideas[::step]],
+            ),
+            "idea list page": write_lines(
+                self.work / f"list-{t}.txt", [("GET", f"/calls/{s}/ideas", "", "") for s in slugs]
+            ),
+            "idea list fragment": write_lines(
+                self.work / f"fragment-{t}.txt",
+                [("GET", f"/calls/{s}/ideas", "HX-Request: true", "") for s in slugs],
+            ),
+            "_slugs": Path(",".join(slugs)),
+        }
+
+    def workload_pages(
+        self, scale: float, app: Server, baseline: Server, lines: dict[str, Path]
+    ) -> None:
+        for name, path in lines.items():
+            if name.startswith("_"):
+                continue
+            log(f"scale {scale:g}: {name}")
+            a = wrk(app.base, path, seconds=self.args.seconds, clients=self.args.page_clients)
+            b = wrk(baseline.base, path, seconds=self.args.seconds, clients=self.args.page_clients)
+            self.results.rows.append(
+                Row(
+                    f"2. {name}",
+                    scale,
+                    Measure.from_load(a, "req/s"),
+                    Measure.from_load(b, "req/s"),
+                    0.5,
+                )
+            )
+        self.slugs = str(lines["_slugs"]).split(",")
+
+    # -- workload 3 --
+
+    def workload_api(self, scale: float, app: Server, baseline: Server, dsn: str) -> None:
+        def body(slug: str, first: int) -> str:
+            return json.dumps(
+                {"query": LIST_QUERY, "variables": {"slug": slug, "first": first}},
+                separators=(",", ":"),
+            )
+
+        path = write_lines(
+            self.work / f"api-{tag(scale)}.txt",
+            [
+                ("POST", "/graphql", "Content-Type: application/json", body(s, 50))
+                for s in self.slugs
+            ],
+        )
+        log(f"scale {scale:g}: GraphQL list query")
+        a = wrk(app.base, path, seconds=self.args.seconds, clients=self.args.page_clients)
+        b = wrk(baseline.base, path, seconds=self.args.seconds, clients=self.args.page_clients)
+        self.results.rows.append(
+            Row(
+                "3. GraphQL call → ideas(first: 50)",
+                scale,
+                Measure.from_load(a, "req/s"),
+                Measure.from_load(b, "req/s"),
+                0.4,
+            )
+        )
+        for server in (app, baseline):
+            for first in (10, 50):
+
+                async def send(server: Server = server, first: int = first) -> None:
+                    async with httpx.AsyncClient() as client:
+                        response = await client.post(
+                            server.base + "/graphql",
+                            content=body(self.slugs[0], first),
+                            headers={"content-type": "application/json"},
+                        )
+                        data = response.json()
+                        if data.get("errors") or not data.get("data", {}).get("call"):
+                            raise RuntimeError(f"{server.name}: {response.text[:500]}")
+
+                total, queries = asyncio.run(count_statements(dsn, send, 10))
+                self.results.statements.append(
+                    {
+                        "server": "Strawberry (app)" if server is app else "graphql-core",
+                        "scale": scale,
+                        "first": first,
+                        "statements": total,
+                        "queries": queries,
+                    }
+                )
+
+    # -- workload 4 --
+
+    def workload_stream(self, app: Server, url: str, dsn: str) -> None:
+        from server.identity.keys import Keys
+        from server.opendata import package as packages
+        from server.opendata.resources import BY_NAME
+
+        existing = asyncio.run(published_casts(dsn))
+        if existing < self.args.stream_rows:
+            log(f"adding {self.args.stream_rows - existing:,} published cast ballots")
+            asyncio.run(gen.add_published_casts(url, self.args.stream_rows - existing))
+        rows = asyncio.run(published_casts(dsn))
+        key = packages.anonymisation_key(Keys.load(self.settings(url)).sign)
+
+        async def query() -> str:
+            conn = await asyncpg.connect(dsn)
+            try:
+                ref = await packages.find_package(conn, packages.PLATFORM)
+                assert ref is not None
+                return packages.file_query(BY_NAME["cast_ballots"], ref, jsonl=False, key=key)
+            finally:
+                await conn.close()
+
+        query_file = self.work / "copy.sql"
+        query_file.write_text(asyncio.run(query()))
+        log(f"streaming {rows:,} cast ballots: COPY baseline")
+        base = load_tool("copy-baseline", dsn, str(query_file))
+        log("streaming: app")
+        workers = app.workers()
+        before = {p: rss_mb(p) for p in workers}
+        peak = dict(before)
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                for p in workers:
+                    peak[p] = max(peak[p], rss_mb(p))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        try:
+            got = load_tool("stream", f"{app.base}/open-data/{packages.PLATFORM}/cast_ballots.csv")
+        finally:
+            stop.set()
+            sampler.join()
+        growth = {p: peak[p] - before[p] for p in workers}
+        worst = max(growth, key=lambda p: growth[p]) if growth else None
+        app_rate = got["bytes"] / 1e6 / got["seconds"] if got["status"] == 200 else 0.0
+        self.results.rows.append(
+            Row(
+                "4. cast_ballots.csv stream",
+                max(self.args.scales),
+                Measure(rate=app_rate, unit="MB/s", count=1, bad=int(got["status"] != 200)),
+                Measure(rate=base["bytes"] / 1e6 / base["seconds"], unit="MB/s", count=1),
+                0.5,
+                f"HTTP {got['status']}, {got['bytes']:,} bytes vs COPY {base['bytes']:,} bytes",
+            )
+        )
+        self.results.streaming = {
+            "rows": rows,
+            "mb": got["bytes"] / 1e6,
+            "rss_before_mb": before.get(worst, 0.0) if worst else None,
+            "rss_peak_mb": peak.get(worst, 0.0) if worst else None,
+            "rss_growth_mb": growth.get(worst, 0.0) if worst else None,
+            "met": bool(worst is not None and growth[worst] < 50),
+        }
+
+    # -- profiles --
+
+    def profiles(self, app: Server, cast_pattern: Path, pages: dict[str, Path]) -> None:
+        workers = app.workers()
+        if not workers:
+            return
+        out = Path(self.args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        seconds = min(self.args.seconds, 5)
+        cast_lines = Path(str(cast_pattern).format("gql" if self.cast_native else "shim"))
+        for name, lines, clients in (
+            ("cast", cast_lines, self.args.clients),
+            ("idea-page", pages["idea page"], self.args.page_clients),
+            ("idea-list", pages["idea list page"], self.args.page_clients),
+        ):
+            raw = self.work / f"profile-{name}.raw"
+            log(f"profiling {name} (py-spy on worker {workers[0]})")
+            spy = profile(workers[0], seconds, raw)
+            if spy is None:
+                return
+            time.sleep(0.5)
+            wrk(app.base, lines, seconds=seconds, clients=clients)
+            spy.wait(timeout=60)
+            if raw.exists():
+                (out / f"profile-{name}.txt").write_text(summarise_profile(raw))
