@@ -8,6 +8,7 @@ import strawberry
 from strawberry import relay
 from strawberry.schema.config import StrawberryConfig
 
+from server.api.caches import CachedParse, CachedValidation
 from server.api.errors import HideSuggestions, MootErrors
 from server.api.limits import Limits, QueryLimits
 from server.calls.gql import Call, CallsQuery, Organiser, Phase, Region
@@ -111,8 +112,10 @@ schema = strawberry.Schema(
         # Order matters: errors are mapped last (on the way out); the limits are checked before
         # validation, and anonymous callers' documents are validated without suggestions.
         MootErrors,
+        CachedParse,
         lambda: QueryLimits(request_limits),
         HideSuggestions,
+        CachedValidation,
     ],
     config=StrawberryConfig(auto_camel_case=True),
 )

@@ -99,9 +99,14 @@ def tally_counts(kind: BallotKind, content: Any) -> Counter[tuple[int, str]]:
 
 
 async def _apply(session: AsyncSession, ballot_id: int, delta: dict[tuple[int, str], int]) -> None:
+    """Move the running tallies by ``delta``: one statement for what a ballot adds (the common
+    case), one per count it takes back (changes only). Rows are touched in option order."""
+    gains = [
+        {"ballot_id": ballot_id, "option_id": option_id, "key": key, "count": change}
+        for (option_id, key), change in sorted(delta.items())
+        if change > 0
+    ]
     for (option_id, key), change in sorted(delta.items()):
-        if change == 0:
-            continue
         if change < 0:
             # Taking back what this ballot added earlier: the row exists.
             await session.execute(
@@ -109,13 +114,12 @@ async def _apply(session: AsyncSession, ballot_id: int, delta: dict[tuple[int, s
                 .where(Tally.ballot_id == ballot_id, Tally.option_id == option_id, Tally.key == key)
                 .values(count=Tally.count + change)
             )
-            continue
+    if gains:
+        stmt = insert(Tally).values(gains)
         await session.execute(
-            insert(Tally)
-            .values(ballot_id=ballot_id, option_id=option_id, key=key, count=change)
-            .on_conflict_do_update(
+            stmt.on_conflict_do_update(
                 index_elements=[Tally.ballot_id, Tally.option_id, Tally.key],
-                set_={"count": Tally.count + change},
+                set_={"count": Tally.count + stmt.excluded.count},
             )
         )
 
@@ -123,6 +127,8 @@ async def _apply(session: AsyncSession, ballot_id: int, delta: dict[tuple[int, s
 async def _person_of(session: AsyncSession, account: Account) -> int:
     """Votes key on the person: the verified human, or (for ballots open to any signed-in
     resident) the account's own person record, made on first use."""
+    if account.person_id is not None:
+        return account.person_id  # the usual case: no lock, no query
     fresh = await session.get(Account, account.id, with_for_update=True)
     assert fresh is not None
     return await ensure_person(session, fresh)
@@ -140,15 +146,18 @@ async def cast(
     """Cast or change the caller's ballot. Raises (and writes nothing) on bad input."""
     # A shared lock: casts run side by side, but closing the vote (FOR UPDATE) waits for the
     # casts in flight, and no cast starts on a vote being closed.
-    ballot = await session.get(Ballot, ballot_id, with_for_update={"read": True})
-    if ballot is None:
+    found = (
+        await session.execute(
+            select(Ballot, Phase)
+            .join(Phase, Phase.id == Ballot.phase_id)
+            .where(Ballot.id == ballot_id)
+            .with_for_update(read=True, of=Ballot)
+        )
+    ).first()
+    if found is None:
         raise ValidationFailed("There is no such vote.", field="ballot")
-    phase = await session.get(Phase, ballot.phase_id)
-    if (
-        ballot.status != BallotStatus.OPEN
-        or phase is None
-        or not (phase.starts_at <= now < phase.ends_at)
-    ):
+    ballot, phase = found
+    if ballot.status != BallotStatus.OPEN or not (phase.starts_at <= now < phase.ends_at):
         raise VotingClosed("Voting on this ballot is not open.")
     persona = await usable_persona(session, account, persona_id)
     verifications = (
@@ -163,7 +172,7 @@ async def cast(
     content = normalise(ballot, options, choices)
     person_id = await _person_of(session, account)
 
-    inserted = await session.scalar(
+    row: CastBallot | None = await session.scalar(
         insert(CastBallot)
         .values(
             ballot_id=ballot.id,
@@ -174,13 +183,11 @@ async def cast(
             updated_at=now,
         )
         .on_conflict_do_nothing(index_elements=[CastBallot.ballot_id, CastBallot.person_id])
-        .returning(CastBallot.id)
+        .returning(CastBallot)
     )
-    if inserted is not None:
+    if row is not None:
         await _apply(session, ballot.id, dict(tally_counts(ballot.kind, content)))
         await announce(session, ballot, "cast")
-        row = await session.get(CastBallot, inserted)
-        assert row is not None
         return row
     # A ballot exists (perhaps committed a moment ago by a concurrent request): change it.
     existing = await session.scalar(

@@ -390,3 +390,14 @@ async def test_limits_follow_the_apps_settings(api_with: Callable[..., httpx.Asy
         )
         assert "depth limit is 3" in error["message"]
         refused(await post(client, "{ a: regions { id } b: regions { id } }"), "TOO_MANY_ALIASES")
+
+
+async def test_cached_validation_never_lets_a_refused_document_through(demo_api) -> None:  # type: ignore[no-untyped-def]
+    """The same query text twice: both refused by the limits, though the second is cached."""
+    query = "{ " + " ".join(f"a{i}: regions {{ id }}" for i in range(20)) + " }"
+    for _ in range(2):
+        body = (await demo_api.post("/graphql", json={"query": query})).json()
+        assert body["errors"][0]["extensions"]["code"] == "TOO_MANY_ALIASES"
+    ok = "{ regions { name } }"
+    for _ in range(2):
+        assert (await demo_api.post("/graphql", json={"query": ok})).json()["data"]["regions"]
