@@ -127,13 +127,15 @@ def test_larger_pages_rewrite_literals_and_defaults() -> None:
     assert "a(first: 100)" in rewritten
 
 
-@pytest.mark.parametrize("path", OPERATIONS, ids=lambda p: p.stem)
+# Subscriptions run over WebSocket and are measured in test_subscriptions.py.
+HTTP_OPERATIONS = [p for p in OPERATIONS if not is_subscription(p.read_text())]
+
+
+@pytest.mark.parametrize("path", HTTP_OPERATIONS, ids=lambda p: p.stem)
 async def test_operation_costs_the_same_statements_with_larger_pages(
     path: Path, demo_api: httpx.AsyncClient, demo_database: Database
 ) -> None:
     written = path.read_text()
-    if is_subscription(written):
-        pytest.skip("a subscription: runs over WebSocket (see test_subscriptions.py)")
     variables = await _variables(path, demo_api)
     documents = (written, with_larger_pages(written), with_page_sizes(written, lambda _: 1))
     counts: list[int] = []
