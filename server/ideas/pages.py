@@ -93,11 +93,13 @@ def _query_string(q: ListQuery) -> str:
 async def list_page(request: Request) -> Response:
     q = _list_query(request)
     after = request.query_params.get("after")
+    fragment = is_fragment(request)
     async with request.app.state.db.session() as session:
         call = await calls.get_call(session, request.path_params["slug"])
         page = await listing.list_ideas(session, call.id, q, after=after)
         cards = await _cards(session, page.items)
-        options = await listing.filter_options(session, call.id)
+        # The filter form's choices scan all of a call's ideas: only the full page shows them.
+        options = {} if fragment else await listing.filter_options(session, call.id)
         phases = await calls.phases_of(session, call.id)
     context = {
         "call": call,
@@ -111,7 +113,7 @@ async def list_page(request: Request) -> Response:
         "after": after,
         **cards,
     }
-    if is_fragment(request):
+    if fragment:
         template = "ideas/_list_rows.html" if after else "ideas/_results.html"
         return render(request, template, context)
     return render(request, "ideas/list.html", context)
