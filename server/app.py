@@ -93,7 +93,7 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
             *persona_pages.routes,
             *api_docs.routes,
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            # Subscriptions: graphql-transport-ws (see server/api/view.py).
+            # Subscriptions: graphql-transport-ws (see server/api/ws.py).
             WebSocketRoute("/graphql", graphql),
             Mount("/static", StaticFiles(directory=settings.web_dir / "static"), name="static"),
         ],

@@ -9,9 +9,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from server.api.guards import RATE_WINDOW
 from server.api.limits import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from server.api.persisted import OperationStore
-from server.api.view import OPERATIONS_DIR, RATE_WINDOW, GraphQLApp
+from server.api.view import OPERATIONS_DIR, GraphQLApp
 from server.errors import NotFound
 from server.settings import PROJECT_ROOT, Settings
 from server.web import render
