@@ -59,6 +59,19 @@ class RowNode(relay.Node):
         return [cls.from_row(r) if r is not None else None for r in rows]
 
 
+RN = TypeVar("RN", bound=RowNode)
+
+
+async def related(
+    info: Info, loader: Callable[[Database], DataLoader[int, Any]], key: int, node: type[RN]
+) -> RN:
+    """The object a foreign key points at, through the request's DataLoader (a foreign key
+    guarantees it exists)."""
+    row = await info.context.loaders.get(loader).load(key)
+    assert row is not None
+    return node.from_row(row)
+
+
 @strawberry.type(description="A page of results, with the total number of matches.")
 class CountedConnection(relay.Connection[relay.NodeType]):
     total_count: int = strawberry.field(description="How many items match, across all pages.")

@@ -15,6 +15,7 @@ from server.api.relay import (
     CountedConnection,
     RowNode,
     paging,
+    related,
     to_connection,
 )
 from server.calls import loaders, service
@@ -64,9 +65,7 @@ class Organiser(RowNode):
 
     @strawberry.field(description="The region the organiser serves.")
     async def region(self, info: Info) -> Region:
-        row = await info.context.loaders.get(loaders.region_by_id).load(self.region_id)
-        assert row is not None  # a foreign key guarantees it
-        return Region.from_row(row)
+        return await related(info, loaders.region_by_id, self.region_id, Region)
 
 
 @strawberry.type(description="One stage of a call, such as the call for ideas or the follow-up.")
@@ -126,15 +125,11 @@ class Call(RowNode):
 
     @strawberry.field(description="The region the call is about.")
     async def region(self, info: Info) -> Region:
-        row = await info.context.loaders.get(loaders.region_by_id).load(self.region_id)
-        assert row is not None  # a foreign key guarantees it
-        return Region.from_row(row)
+        return await related(info, loaders.region_by_id, self.region_id, Region)
 
     @strawberry.field(description="Who runs the call.")
     async def organiser(self, info: Info) -> Organiser:
-        row = await info.context.loaders.get(loaders.organiser_by_id).load(self.organiser_id)
-        assert row is not None  # a foreign key guarantees it
-        return Organiser.from_row(row)
+        return await related(info, loaders.organiser_by_id, self.organiser_id, Organiser)
 
     @strawberry.field(description="The call's phases, in order.")
     async def phases(self, info: Info) -> list[Phase]:

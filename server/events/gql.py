@@ -8,7 +8,7 @@ from strawberry import relay
 
 from server.api.context import Info
 from server.api.payloads import UserError, attempt
-from server.api.relay import RowNode
+from server.api.relay import RowNode, related
 from server.errors import Forbidden, ValidationFailed
 from server.events import loaders, registrations, sessions
 from server.events import service as events
@@ -109,17 +109,13 @@ class Registration:
 
     @strawberry.field(description="The venue.")
     async def venue(self, info: Info) -> Venue:
-        row = await info.context.loaders.get(loaders.venue_by_id).load(self.venue_id)
-        assert row is not None  # a foreign key guarantees it
-        return Venue.from_row(row)
+        return await related(info, loaders.venue_by_id, self.venue_id, Venue)
 
     @strawberry.field(description="The persona the person registered as.")
     async def persona(self, info: Info) -> PersonaRef:
         from server.personas.gql import Persona
 
-        row = await info.context.loaders.get(persona_loaders.persona_by_id).load(self.persona_id)
-        assert row is not None  # a foreign key guarantees it
-        return Persona.from_row(row)
+        return await related(info, persona_loaders.persona_by_id, self.persona_id, Persona)
 
 
 @strawberry.type(description="A solution that came out of a session, linked to an idea.")
@@ -183,9 +179,7 @@ class EventSession(RowNode):
 
     @strawberry.field(description="Where the session is held.")
     async def venue(self, info: Info) -> Venue:
-        row = await info.context.loaders.get(loaders.venue_by_id).load(self.venue_id)
-        assert row is not None  # a foreign key guarantees it
-        return Venue.from_row(row)
+        return await related(info, loaders.venue_by_id, self.venue_id, Venue)
 
     @strawberry.field(description="The idea the session is about, if any.")
     async def idea(self, info: Info) -> IdeaRef | None:

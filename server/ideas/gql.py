@@ -19,6 +19,7 @@ from server.api.relay import (
     RowNode,
     int_ids,
     paging,
+    related,
     to_connection,
 )
 from server.calls import loaders as call_loaders
@@ -137,17 +138,11 @@ class Idea(RowNode):
 
     @strawberry.field(description="The persona that posted it (never the account behind it).")
     async def author(self, info: Info) -> Persona:
-        row = await info.context.loaders.get(persona_loaders.persona_by_id).load(
-            self.author_persona_id
-        )
-        assert row is not None  # a foreign key guarantees it
-        return Persona.from_row(row)
+        return await related(info, persona_loaders.persona_by_id, self.author_persona_id, Persona)
 
     @strawberry.field(description="The call it was posted to.")
     async def call(self, info: Info) -> Call:
-        row = await info.context.loaders.get(call_loaders.call_by_id).load(self.call_id)
-        assert row is not None  # a foreign key guarantees it
-        return Call.from_row(row)
+        return await related(info, call_loaders.call_by_id, self.call_id, Call)
 
     @strawberry.field(description="Earlier versions, newest first (empty until it is edited).")
     async def history(self, info: Info) -> list[IdeaRevision]:

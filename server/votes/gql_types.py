@@ -14,7 +14,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from server.api.context import Info
-from server.api.relay import RowNode
+from server.api.relay import RowNode, related
 from server.calls import loaders as call_loaders
 from server.personas import loaders as persona_loaders
 from server.votes import loaders, results
@@ -204,9 +204,7 @@ class Ballot(RowNode):
     async def call(self, info: Info) -> CallRef:
         from server.calls.gql import Call
 
-        row = await info.context.loaders.get(call_loaders.call_by_id).load(self.call_id)
-        assert row is not None  # a foreign key guarantees it
-        return Call.from_row(row)
+        return await related(info, call_loaders.call_by_id, self.call_id, Call)
 
     @strawberry.field(description="The options, in ballot order.")
     async def options(self, info: Info) -> list[BallotOption]:
