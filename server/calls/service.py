@@ -99,6 +99,18 @@ def _validate_call(data: CallInput) -> None:
         raise ValidationFailed(errors=errors)
 
 
+def _phase_row(call_id: int, position: int, p: PhaseInput) -> Phase:
+    return Phase(
+        call_id=call_id,
+        position=position,
+        kind=p.kind,
+        title=p.title.strip(),
+        description=p.description,
+        starts_at=p.starts_at,
+        ends_at=p.ends_at,
+    )
+
+
 async def create_call(
     session: AsyncSession, data: CallInput, *, organiser: Organiser, region: Region
 ) -> Call:
@@ -120,18 +132,7 @@ async def create_call(
     )
     session.add(call)
     await session.flush()
-    session.add_all(
-        Phase(
-            call_id=call.id,
-            position=i,
-            kind=p.kind,
-            title=p.title.strip(),
-            description=p.description,
-            starts_at=p.starts_at,
-            ends_at=p.ends_at,
-        )
-        for i, p in enumerate(data.phases)
-    )
+    session.add_all(_phase_row(call.id, i, p) for i, p in enumerate(data.phases))
     await session.flush()
     return call
 
@@ -163,17 +164,7 @@ async def update_call(session: AsyncSession, call: Call, data: CallInput) -> Cal
             row.kind, row.title, row.description = p.kind, p.title.strip(), p.description
             row.starts_at, row.ends_at = p.starts_at, p.ends_at
         else:
-            session.add(
-                Phase(
-                    call_id=call.id,
-                    position=i,
-                    kind=p.kind,
-                    title=p.title.strip(),
-                    description=p.description,
-                    starts_at=p.starts_at,
-                    ends_at=p.ends_at,
-                )
-            )
+            session.add(_phase_row(call.id, i, p))
     await session.flush()
     return call
 

@@ -236,7 +236,9 @@ async def create(request: Request) -> Response:
     return RedirectResponse(f"/votes/{ballot_id}/manage?done=created", status_code=303)
 
 
-async def manage_page(request: Request) -> Response:
+async def _manage(
+    request: Request, *, done: str | None, error: str | None, status: int = 200
+) -> Response:
     async with request.app.state.db.session() as session:
         _, ballot = await _managed_ballot(request, session)
         call = await session.get(Call, ballot.call_id)
@@ -252,10 +254,15 @@ async def manage_page(request: Request) -> Response:
             "phase": phase,
             "options": options,
             "turnout": turnout,
-            "done": DONE.get(request.query_params.get("done", "")),
-            "error": None,
+            "done": done,
+            "error": error,
         },
+        status=status,
     )
+
+
+async def manage_page(request: Request) -> Response:
+    return await _manage(request, done=DONE.get(request.query_params.get("done", "")), error=None)
 
 
 async def _act(request: Request, action: str) -> Response:
@@ -272,26 +279,7 @@ async def _act(request: Request, action: str) -> Response:
                 await results.publish_results(session, ballot.id, now=moment, actor=account.id)
             ballot_id = ballot.id
     except Conflict as exc:
-        async with request.app.state.db.session() as session:
-            _, ballot = await _managed_ballot(request, session)
-            call = await session.get(Call, ballot.call_id)
-            phase = await session.get(Phase, ballot.phase_id)
-            options = await service.options_of(session, ballot.id)
-            turnout = await casting.turnout(session, ballot.id)
-        return render(
-            request,
-            "votes/manage.html",
-            {
-                "ballot": ballot,
-                "call": call,
-                "phase": phase,
-                "options": options,
-                "turnout": turnout,
-                "done": None,
-                "error": exc.message,
-            },
-            status=409,
-        )
+        return await _manage(request, done=None, error=exc.message, status=409)
     return RedirectResponse(f"/votes/{ballot_id}/manage?done={action}", status_code=303)
 
 
