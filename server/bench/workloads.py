@@ -194,10 +194,11 @@ class Workloads:
         }
 
     def workload_pages(
-        self, scale: float, app: Server, baseline: Server, lines: dict[str, Path]
+        self, scale: float, app: Server, baseline: Server, lines: dict[str, Path], *, run: bool
     ) -> None:
+        self.slugs = str(lines["_slugs"]).split(",")
         for name, path in lines.items():
-            if name.startswith("_"):
+            if name.startswith("_") or not run:
                 continue
             log(f"scale {scale:g}: {name}")
             a = wrk(app.base, path, seconds=self.args.seconds, clients=self.args.page_clients)
@@ -211,7 +212,6 @@ class Workloads:
                     0.5,
                 )
             )
-        self.slugs = str(lines["_slugs"]).split(",")
 
     # -- workload 3 --
 

@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -204,16 +204,19 @@ async def resolve_conflict(
     return conflict
 
 
+def is_live(now: Any) -> ColumnElement[bool]:
+    """The rule for a verification that counts at ``now`` (a datetime or a bound parameter):
+    not revoked, not expired. In table columns, so statements built once can use it too."""
+    table = Verification.__table__.c
+    return and_(table.revoked_at.is_(None), or_(table.expires_at.is_(None), table.expires_at > now))
+
+
 async def live_verifications(
     session: AsyncSession, person_id: int, *, now: dt.datetime
 ) -> list[Verification]:
     rows = await session.scalars(
         select(Verification)
-        .where(
-            Verification.person_id == person_id,
-            Verification.revoked_at.is_(None),
-            (Verification.expires_at.is_(None)) | (Verification.expires_at > now),
-        )
+        .where(Verification.person_id == person_id, is_live(now))
         .order_by(Verification.verified_at)
     )
     return list(rows)

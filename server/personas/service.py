@@ -175,13 +175,24 @@ async def personas_of(
     return list(await session.scalars(query.order_by(Persona.created_at, Persona.id)))
 
 
-async def usable_persona(session: AsyncSession, account: Account, persona_id: int) -> Persona:
-    """The persona an action is taken as: the account's own and not archived."""
-    persona = await session.get(Persona, persona_id)
-    if persona is None or persona.account_id != account.id:
+def require_usable(account: Account, owner_id: int | None, *, archived: bool) -> None:
+    """The rule for the persona an action is taken as: the account's own and not archived
+    (``owner_id`` None: no such persona)."""
+    if owner_id is None or owner_id != account.id:
         raise Forbidden("You can only act as one of your own personas.")
-    if persona.archived_at is not None:
+    if archived:
         raise ValidationFailed("That persona is archived; choose another.", field="persona_id")
+
+
+async def usable_persona(session: AsyncSession, account: Account, persona_id: int) -> Persona:
+    """The persona an action is taken as (see :func:`require_usable`)."""
+    persona = await session.get(Persona, persona_id)
+    require_usable(
+        account,
+        persona.account_id if persona is not None else None,
+        archived=persona is not None and persona.archived_at is not None,
+    )
+    assert persona is not None
     return persona
 
 

@@ -13,11 +13,11 @@ Rules combine with AND; each may be met by a different verification.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from server.errors import Forbidden, ValidationFailed
-from server.identity.models import Account, AccountKind, Verification
+from server.identity.models import Account, AccountKind
 
 KNOWN_RULES = {"verified", "postcode_areas", "min_age", "member_of"}
 
@@ -48,7 +48,7 @@ def check_rules(rules: dict[str, Any]) -> dict[str, Any]:
     return {**rules, **({"postcode_areas": [a.upper() for a in areas]} if areas else {})}
 
 
-def _old_enough(claims: dict[str, Any], min_age: int, today: dt.date) -> bool:
+def _old_enough(claims: Mapping[str, Any], min_age: int, today: dt.date) -> bool:
     if min_age <= 16 and claims.get("over_16") is True:
         return True
     year = claims.get("birth_year")
@@ -74,16 +74,16 @@ def describe(rules: dict[str, Any]) -> str:
 def require_eligible(
     rules: dict[str, Any],
     account: Account,
-    verifications: Sequence[Verification],
+    claims: Sequence[Mapping[str, Any]],
     *,
     call_id: int,
     today: dt.date,
 ) -> None:
+    """``claims``: those of the person's live verifications."""
     if account.deleted_at is not None:
         raise NotEligible("This account has been deleted.")
     if account.kind == AccountKind.LIGHT and account.light_call_id != call_id:
         raise NotEligible("Your venue sign-in only lets you vote in the call it was made for.")
-    claims = [v.claims for v in verifications]
     if rules.get("verified") and not claims:
         raise NotEligible("Only verified residents can vote in this ballot. " + describe(rules))
     if (areas := rules.get("postcode_areas")) and not any(

@@ -16,13 +16,12 @@ from server.calls.models import Call as CallRow
 from server.errors import Forbidden, NotFound, ValidationFailed
 from server.identity.models import Account, Role, TokenScope
 from server.identity.service import has_role
-from server.votes import casting, results, service
-from server.votes.casting import VotingClosed
+from server.votes import casting, loaders, results, service
+from server.votes.casting import Cast, VotingClosed
 from server.votes.eligibility import NotEligible
 from server.votes.gql_types import Ballot, MyVote
 from server.votes.models import Ballot as BallotRow
-from server.votes.models import BallotKind, BallotStatus, ResultMethod
-from server.votes.models import CastBallot as CastRow
+from server.votes.models import BallotKind, ResultMethod
 
 
 def _row_id(gid: relay.GlobalID, type_name: str, field: str) -> int:
@@ -65,9 +64,17 @@ def choices_content(kind: BallotKind, choices: Any) -> Any:
 
 @strawberry.type(description="The result of casting or changing a ballot.")
 class CastBallotPayload:
-    ballot: Ballot | None = strawberry.field(description="The vote, when the ballot counted.")
     my_vote: MyVote | None = strawberry.field(description="Your ballot as now counted.")
     errors: list[UserError] = strawberry.field(description="Problems with the input.")
+    ballot_id: strawberry.Private[int | None] = None
+
+    @strawberry.field(description="The vote, when the ballot counted.")
+    async def ballot(self, info: Info) -> Ballot | None:
+        # Loaded only when asked for: casting itself reads no more of the vote than it needs.
+        if self.ballot_id is None:
+            return None
+        row = await info.context.loaders.get(loaders.ballot_by_id).load(self.ballot_id)
+        return Ballot.from_row(row) if row is not None else None
 
 
 @strawberry.type(description="The result of creating, opening, closing or publishing a vote.")
@@ -143,34 +150,33 @@ class VotesMutations:
     ) -> CastBallotPayload:
         account = info.context.require(TokenScope.PARTICIPATE)
 
-        async def work() -> tuple[BallotRow, CastRow]:
+        async def work() -> Cast:
             target = _row_id(ballot_id, "Ballot", "ballot_id")
             persona = _row_id(persona_id, "Persona", "persona_id")
             async with info.context.db.session() as session, session.begin():
-                ballot = await session.get(BallotRow, target)
-                if ballot is None or ballot.status == BallotStatus.DRAFT:
-                    raise NotFound("There is no such vote.")
-                content = choices_content(ballot.kind, choices)
-                row = await casting.cast(
-                    session, target, account, persona, content, now=info.context.now
+                return await casting.cast(
+                    session,
+                    target,
+                    account,
+                    persona,
+                    choices,
+                    now=info.context.now,
+                    convert=choices_content,
                 )
-                return ballot, row
 
         try:
-            done, errors = await attempt(work)
+            row, errors = await attempt(work)
         except (VotingClosed, NotEligible) as exc:
             return CastBallotPayload(
-                ballot=None,
                 my_vote=None,
                 errors=[
                     UserError(field=exc.field or "ballot_id", message=exc.message, code=exc.code)
                 ],
             )
-        if done is None:
-            return CastBallotPayload(ballot=None, my_vote=None, errors=errors)
-        ballot, row = done
+        if row is None:
+            return CastBallotPayload(my_vote=None, errors=errors)
         return CastBallotPayload(
-            ballot=Ballot.from_row(ballot), my_vote=MyVote.from_row(row), errors=[]
+            my_vote=MyVote.from_row(row), errors=[], ballot_id=int(ballot_id.node_id)
         )
 
     @strawberry.mutation(

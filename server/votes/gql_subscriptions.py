@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import AsyncGenerator, AsyncIterator
 
 import strawberry
-from sqlalchemy import select
 from strawberry import relay
 
 from server import live
@@ -17,7 +16,6 @@ from server.votes import casting, results
 from server.votes.gql_types import Ballot, TallyEntry
 from server.votes.models import Ballot as BallotRow
 from server.votes.models import BallotStatus
-from server.votes.models import Tally as TallyRow
 from server.web import now
 
 
@@ -45,12 +43,11 @@ async def _read_tally(info: Info, ballot_id: int) -> BallotTally | None:
         row = await session.get(BallotRow, ballot_id)
         if row is None or not results.show_live(row):
             return None
-        rows = await session.scalars(
-            select(TallyRow)
-            .where(TallyRow.ballot_id == ballot_id)
-            .order_by(TallyRow.option_id, TallyRow.key)
-        )
-        entries = [TallyEntry.from_row(r) for r in rows]
+        rows = await session.execute(casting.summed([ballot_id]))
+        entries = [
+            TallyEntry(option_number=option_id, key=key, count=count)
+            for _, option_id, key, count in rows
+        ]
         turnout = await casting.turnout(session, ballot_id)
     info.context.refresh(now())
     return BallotTally(ballot=Ballot.from_row(row), turnout=turnout, tally=entries, at=now())

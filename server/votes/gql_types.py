@@ -18,12 +18,12 @@ from server.api.relay import RowNode, related
 from server.calls import loaders as call_loaders
 from server.personas import loaders as persona_loaders
 from server.votes import loaders, results
+from server.votes.casting import Cast
 from server.votes.eligibility import describe
 from server.votes.models import Ballot as BallotRow
 from server.votes.models import BallotKind, BallotStatus, ResultMethod
 from server.votes.models import BallotOption as OptionRow
 from server.votes.models import CastBallot as CastRow
-from server.votes.models import Tally as TallyRow
 from server.votes.pages import rules_in_words
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ class TallyEntry:
     count: int = strawberry.field(description="How many.")
 
     @classmethod
-    def from_row(cls, row: TallyRow) -> Self:
+    def from_row(cls, row: loaders.TallyCount) -> Self:
         return cls(option_number=row.option_id, key=row.key, count=row.count)
 
 
@@ -120,7 +120,7 @@ class MyVote:
     persona_id: strawberry.Private[int | None]
 
     @classmethod
-    def from_row(cls, row: CastRow) -> Self:
+    def from_row(cls, row: CastRow | Cast) -> Self:
         return cls(
             content=row.content,
             changes=row.changes,

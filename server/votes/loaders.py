@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, select, tuple_
 from strawberry.dataloader import DataLoader
@@ -11,7 +12,8 @@ from server.db import Database
 from server.ideas.listing import listed
 from server.ideas.models import Idea
 from server.loaders import by_id, many_by
-from server.votes.models import Ballot, BallotOption, BallotStatus, CastBallot, Tally
+from server.votes import casting
+from server.votes.models import Ballot, BallotOption, BallotStatus, CastBallot
 
 
 def ballot_by_id(db: Database) -> DataLoader[int, Ballot | None]:
@@ -65,8 +67,24 @@ def changes_by_ballot(db: Database) -> DataLoader[int, int]:
     return DataLoader(load_fn=load)
 
 
-def tallies_by_ballot(db: Database) -> DataLoader[int, list[Tally]]:
-    return many_by(db, Tally, Tally.ballot_id, [Tally.option_id, Tally.key])
+@dataclass(frozen=True, slots=True)
+class TallyCount:
+    option_id: int
+    key: str
+    count: int
+
+
+def tallies_by_ballot(db: Database) -> DataLoader[int, list[TallyCount]]:
+    """A vote's running tallies (its shards added up), by option then key."""
+
+    async def load(ids: Sequence[int]) -> list[list[TallyCount]]:
+        found: dict[int, list[TallyCount]] = {i: [] for i in ids}
+        async with db.session() as session:
+            for ballot_id, option_id, key, count in await session.execute(casting.summed(ids)):
+                found[ballot_id].append(TallyCount(option_id, key, count))
+        return [found[i] for i in ids]
+
+    return DataLoader(load_fn=load)
 
 
 def cast_by_person_ballot(db: Database) -> DataLoader[tuple[int, int], CastBallot | None]:

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Enum,
     ForeignKey,
     Index,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -129,10 +130,14 @@ class CastBallot(Base):
 
 class Tally(Base):
     """Running counts per option: approvals/supports, or first preferences (ranked), or for
-    statements agree/disagree/pass. Maintained with each cast; recountable from cast_ballots."""
+    statements agree/disagree/pass, in shards. Maintained with each cast; recountable from
+    cast_ballots."""
 
     __tablename__ = "ballot_tallies"
-    __table_args__ = (CheckConstraint("count >= 0", name="count_not_negative"),)
+    __table_args__ = (
+        CheckConstraint("count >= 0", name="count_not_negative"),
+        CheckConstraint("shard >= 0", name="shard_not_negative"),
+    )
 
     ballot_id: Mapped[int] = mapped_column(
         ForeignKey("ballots.id", ondelete="CASCADE"), primary_key=True
@@ -141,6 +146,9 @@ class Tally(Base):
         ForeignKey("ballot_options.id", ondelete="CASCADE"), primary_key=True
     )
     key: Mapped[str] = mapped_column(String(10), primary_key=True, default="count")
+    # Which of the counts for this option and key (a cast adds to its person's shard only, so
+    # a rush of casts does not queue on one row lock); the tally is their sum.
+    shard: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=0)
     count: Mapped[int] = mapped_column(default=0)
 
 

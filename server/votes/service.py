@@ -161,7 +161,8 @@ async def close_ballot(
     ballot.status = BallotStatus.CLOSED
     ballot.closed_at = now
     await session.flush()
-    await announce(session, ballot, "closed")
+    if ballot.live_results:
+        await announce(session, ballot.id, "closed")
     await audit.record(
         session, actor=actor, action="ballot.closed", subject_type="ballot", subject_id=ballot.id
     )

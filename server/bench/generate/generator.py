@@ -183,8 +183,10 @@ async def check_counters(conn: asyncpg.Connection) -> dict[str, int]:
               GROUP BY 1, 2
             ),
             kept AS (
-              SELECT t.* FROM ballot_tallies t JOIN ballots b ON b.id = t.ballot_id
+              SELECT t.ballot_id, t.option_id, sum(t.count) AS count
+              FROM ballot_tallies t JOIN ballots b ON b.id = t.ballot_id
                 AND b.kind IN ('approval', 'support', 'budgeting') AND t.key = 'count'
+              GROUP BY 1, 2
             )
             SELECT count(*) FROM recount r FULL JOIN kept t
               ON t.ballot_id = r.ballot_id AND t.option_id = r.option_id

@@ -134,10 +134,11 @@ async def write_votes(
             cast_rows = []
             cast0 = await next_ids(conn, "cast_ballots")
     await _copy_casts(w, cast_rows)
+    # Bulk-loaded totals go to shard 0: a tally is the sum of its shards, whichever they are.
     await w.copy(
         "ballot_tallies",
-        ("ballot_id", "option_id", "key", "count"),
-        [(b, o, "count", n) for (b, o), n in sorted(tallies.items())],
+        ("ballot_id", "option_id", "key", "shard", "count"),
+        [(b, o, "count", 0, n) for (b, o), n in sorted(tallies.items())],
     )
     # Published ballots carry their result, as the results service would have frozen it.
     for ballot in ballots:
@@ -246,8 +247,8 @@ async def add_published_casts(url: str, rows: int, *, seed: int = 9) -> int:
                 )
                 await conn.copy_records_to_table(
                     "ballot_tallies",
-                    records=[(ballot_id, o, "count", n) for o, n in sorted(tallies.items())],
-                    columns=["ballot_id", "option_id", "key", "count"],
+                    records=[(ballot_id, o, "count", 0, n) for o, n in sorted(tallies.items())],
+                    columns=["ballot_id", "option_id", "key", "shard", "count"],
                 )
                 added += len(records)
         await conn.execute("ANALYZE cast_ballots")
