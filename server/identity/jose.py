@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
+import functools
 import hashlib
 import json
 import math
@@ -249,6 +250,19 @@ def peek_header(token: str) -> dict[str, Any]:
     return header
 
 
+@functools.lru_cache(maxsize=64)
+def _constructed(algorithm: str, public: tuple[tuple[str, str], ...]) -> Any:
+    """Reading a public key costs more than checking a signature with it, and every API request
+    with a token needs one of our few keys: each is read once. Failures are not cached."""
+    return _jose_jwk.construct(dict(public), algorithm)
+
+
+def peek_claims(token: str) -> dict[str, Any]:
+    """The token's claims, NOT verified: only for looking up the rows needed to verify it and
+    check it in one query. Nothing may be trusted before :func:`verify` has passed."""
+    return _b64_json(_segments(token)[1], "payload")
+
+
 def _verification_key(jwk: Mapping[str, Any], algorithm: str) -> Any:
     """A python-jose key holding only the public members of ``jwk``, checked against the
     algorithm our record says it is for."""
@@ -266,7 +280,7 @@ def _verification_key(jwk: Mapping[str, Any], algorithm: str) -> Any:
         public = {m: jwk[m] for m in _PUBLIC_MEMBERS[kty]}
         if not all(isinstance(v, str) for v in public.values()):
             raise InvalidToken(reason="the key's members are not strings")
-        key = _jose_jwk.construct(public, algorithm)
+        key = _constructed(algorithm, tuple(sorted(public.items())))
     except InvalidToken:
         raise
     except Exception:  # python-jose raises several unrelated types for bad keys

@@ -29,7 +29,7 @@ from cryptography.fernet import Fernet
 from cryptography.fernet import InvalidToken as FernetInvalidToken
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import service as audit
@@ -297,6 +297,15 @@ async def create_token(
     return row, token
 
 
+_KEY_AND_TOKEN = (
+    select(SigningKey.public_jwk, ApiToken, Account)
+    .select_from(SigningKey)
+    .outerjoin(ApiToken, ApiToken.jti == bindparam("jti"))
+    .outerjoin(Account, Account.id == ApiToken.account_id)
+    .where(SigningKey.kid == bindparam("kid"), SigningKey.retired_at.is_(None))
+)
+
+
 async def authenticate_bearer(
     session: AsyncSession, keys: Keys, token: str, *, now: dt.datetime
 ) -> tuple[Account, frozenset[str]]:
@@ -313,13 +322,21 @@ async def authenticate_bearer(
     moderator's token)."""
     del keys
     kid = jose.peek_header(token).get("kid")
-    trusted: dict[str, dict[str, Any]] = {}
-    if isinstance(kid, str) and kid:
-        key = await session.scalar(
-            select(SigningKey).where(SigningKey.kid == kid, SigningKey.retired_at.is_(None))
+    jti: uuid.UUID | None
+    try:
+        jti = uuid.UUID(str(jose.peek_claims(token).get("jti")))
+    except (ValueError, InvalidToken):
+        jti = None  # verify() or the check after it says what is wrong
+    # One query for the key to verify with and the token's row: the token is looked up by its
+    # unverified jti, but nothing found is used until the signature has been checked.
+    found = (
+        await session.execute(
+            _KEY_AND_TOKEN, {"kid": kid if isinstance(kid, str) else "", "jti": jti}
         )
-        if key is not None:
-            trusted[key.kid] = key.public_jwk
+    ).one_or_none()
+    trusted: dict[str, dict[str, Any]] = {}
+    if found is not None and isinstance(kid, str):
+        trusted[kid] = found.public_jwk
     try:
         claims = jose.verify(
             token,
@@ -333,21 +350,12 @@ async def authenticate_bearer(
         )
     except TokenExpired as exc:
         raise TokenExpired(EXPIRED_MESSAGE, reason=exc.reason) from None
-
-    try:
-        jti = uuid.UUID(str(claims["jti"]))
-    except ValueError:
-        raise InvalidToken(reason="the jti claim is not a UUID") from None
-    found = (
-        await session.execute(
-            select(ApiToken, Account)
-            .join(Account, Account.id == ApiToken.account_id)
-            .where(ApiToken.jti == jti)
-        )
-    ).one_or_none()
-    if found is None:
+    if jti is None:
+        raise InvalidToken(reason="the jti claim is not a UUID")
+    assert found is not None  # verify() found the key
+    row, account = found.ApiToken, found.Account
+    if row is None or account is None:
         raise InvalidToken(reason="no such token")
-    row, account = found
     if claims["sub"] != str(account.id):
         raise InvalidToken(reason="the sub claim does not match the token's account")
     if row.revoked_at is not None:
