@@ -290,6 +290,19 @@ def _verification_key(jwk: Mapping[str, Any], algorithm: str) -> Any:
     return key
 
 
+@functools.lru_cache(maxsize=4096)
+def _checked_payload(token: str, jwk: str, algorithm: str) -> bytes:
+    """The payload of ``token`` once its signature is checked with ``jwk`` (as JSON). A client
+    sends the same token with every request: each distinct token and key is checked once per
+    process (an exact match of both, so a retired or changed key is never skipped); a bad
+    signature is not cached and fails every time."""
+    key = _verification_key(json.loads(jwk), algorithm)
+    try:
+        return bytes(_jose_jws.verify(token, key, algorithms=[algorithm], verify=True))
+    except Exception:  # JWSError, JWKError and friends: never let them escape
+        raise InvalidToken(reason="bad signature") from None
+
+
 def _numeric(claims: Mapping[str, Any], name: str) -> float | None:
     value = claims.get(name)
     if value is None:
@@ -377,12 +390,7 @@ def verify(
         raise InvalidToken(reason="the key's algorithm is not allowed here")
     if header.get("alg") != algorithm:
         raise InvalidToken(reason="the header's alg does not match the key's")
-    key = _verification_key(jwk, algorithm)
-
-    try:
-        payload = _jose_jws.verify(token, key, algorithms=[algorithm], verify=True)
-    except Exception:  # JWSError, JWKError and friends: never let them escape
-        raise InvalidToken(reason="bad signature") from None
+    payload = _checked_payload(token, json.dumps(jwk, sort_keys=True), algorithm)
     try:
         claims = json.loads(payload)
     except (ValueError, UnicodeDecodeError, RecursionError):

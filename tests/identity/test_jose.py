@@ -351,6 +351,26 @@ def test_a_tampered_signature_is_refused(pair: jose.KeyPair) -> None:
             _verify(f"{header}.{payload}.{bad}", pair)
 
 
+def test_a_checked_token_is_still_refused_once_tampered_or_under_another_key(
+    pair: jose.KeyPair,
+) -> None:
+    """Signatures checked once are remembered per token and key: a good token verified twice
+    must not make a tampered copy, or the same token under another key, pass."""
+    token = _sign(pair)
+    assert _verify(token, pair) == _verify(token, pair)
+    header, payload, signature = token.split(".")
+    flipped = ("A" if signature[0] != "A" else "B") + signature[1:]
+    for _ in range(2):
+        with pytest.raises(InvalidToken) as refused:
+            _verify(f"{header}.{payload}.{flipped}", pair)
+        assert refused.value.reason == "bad signature"
+    other = jose.generate_key_pair()
+    impostor = {pair.kid: {**other.public_jwk, "kid": pair.kid}}
+    with pytest.raises(InvalidToken) as refused:
+        jose.verify(token, impostor, algorithms=("ES256",), audience=AUD, issuer=ISS, now=NOW)
+    assert refused.value.reason == "bad signature"
+
+
 def test_extra_segments_are_refused(pair: jose.KeyPair) -> None:
     """python-jose alone would read a.b.c.d as header a, payload "b.c": we refuse it."""
     header, payload, signature = _sign(pair).split(".")
