@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +117,57 @@ def rss_mb(pid: int) -> float:
         return 0.0
     found = re.search(r"^VmRSS:\s+(\d+) kB", text, re.M)
     return int(found.group(1)) / 1024 if found else 0.0
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int | str) -> list[str] | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) the processes have used so far; gone processes count 0."""
+    total = 0
+    for pid in pids:
+        if fields := _stat(pid):
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / _TICKS
+
+
+def postgres_cpu_seconds() -> float:
+    """CPU time used by PostgreSQL: its live processes, plus the backends that have exited
+    (the postmaster, their parent, is credited with the time of children it reaped)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+        except OSError:
+            continue
+        if fields := _stat(entry.name):
+            total += int(fields[11]) + int(fields[12])
+            parent = Path(f"/proc/{fields[1]}/comm")
+            if not (parent.exists() and parent.read_text().strip() == "postgres"):
+                total += int(fields[13]) + int(fields[14])  # the postmaster's reaped children
+    return total / _TICKS
+
+
+@contextlib.contextmanager
+def server_cpu(pids: list[int], into: dict[str, Any]) -> Iterator[None]:
+    """CPU seconds used by ``pids`` and PostgreSQL while the block runs, into
+    ``into["server_cpu_s"]``. CPU per request moves far less than throughput when a shared
+    machine's other tenants take the cores for a while, so the reports give both."""
+    before = cpu_seconds(pids) + postgres_cpu_seconds()
+    try:
+        yield
+    finally:
+        into["server_cpu_s"] = cpu_seconds(pids) + postgres_cpu_seconds() - before
 
 
 # --- load ------------------------------------------------------------------------------------

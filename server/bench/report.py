@@ -25,6 +25,8 @@ class Measure:
     mean_ms: float | None = None
     count: int = 0
     bad: int = 0
+    # CPU the server and PostgreSQL used per request (ms), whatever the machine's other load.
+    cpu_ms: float | None = None
 
     @classmethod
     def from_load(cls, data: dict[str, Any], unit: str) -> Measure:
@@ -38,6 +40,9 @@ class Measure:
             mean_ms=data["mean_us"] / 1000,
             count=data["requests"],
             bad=data.get("bad", 0) + data.get("socket_errors", 0) + data.get("timeouts", 0),
+            cpu_ms=data["server_cpu_s"] * 1000 / data["requests"]
+            if "server_cpu_s" in data and data["requests"]
+            else None,
         )
 
 
@@ -81,6 +86,9 @@ class Results:
             if a is None or b is None or not a.app.mean_ms or not b.app.mean_ms:
                 continue
             growth = (b.app.mean_ms / a.app.mean_ms - 1) * 100
+            cpu_growth = (
+                (b.app.cpu_ms / a.app.cpu_ms - 1) * 100 if a.app.cpu_ms and b.app.cpu_ms else None
+            )
             out.append(
                 {
                     "workload": name,
@@ -90,6 +98,10 @@ class Results:
                     "mean_ms_to": b.app.mean_ms,
                     "growth_percent": growth,
                     "met": growth <= 20,
+                    "cpu_ms_from": a.app.cpu_ms,
+                    "cpu_ms_to": b.app.cpu_ms,
+                    "cpu_growth_percent": cpu_growth,
+                    "cpu_met": cpu_growth is not None and cpu_growth <= 20,
                 }
             )
         return out
@@ -121,8 +133,8 @@ def markdown(results: Results) -> str:
         "Setup: " + "; ".join(f"{k} {v}" for k, v in results.config.items()) + ".",
         "",
         "| Workload | Scale | App | Baseline | Ratio (target) | App p50 / p95 / p99 ms "
-        "| Baseline p50 / p95 / p99 ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| Baseline p50 / p95 / p99 ms | Server CPU ms per request: app / baseline |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
 
     def lat(x: Measure) -> str:
@@ -136,22 +148,31 @@ def markdown(results: Results) -> str:
         lines.append(
             f"| {r.workload} | {r.scale:g} | {_fmt(r.app.rate)} {r.app.unit}{bad} "
             f"| {_fmt(r.baseline.rate)} {r.baseline.unit} "
-            f"| {r.ratio:.2f} (≥ {r.target:g}){flag} | {lat(r.app)} | {lat(r.baseline)} |"
+            f"| {r.ratio:.2f} (≥ {r.target:g}){flag} | {lat(r.app)} | {lat(r.baseline)} "
+            f"| {_fmt(r.app.cpu_ms, 2)} / {_fmt(r.baseline.cpu_ms, 2)} |"
         )
     scaling = results.scaling()
     if scaling:
         lines += [
             "",
-            "Scaling (app, mean time per request):",
+            "Scaling (app): mean time per request under load, and server CPU (app and "
+            "PostgreSQL) per request:",
             "",
-            "| Workload | Scale | ms | Scale | ms | Growth (target ≤ 20 %) |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |",
+            "| Workload | Scale | ms | Scale | ms | Growth (target ≤ 20 %) "
+            "| CPU ms | CPU ms | CPU growth (target ≤ 20 %) |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
         ]
         for s in scaling:
+            cpu = (
+                "–"
+                if s["cpu_growth_percent"] is None
+                else f"{s['cpu_growth_percent']:+.0f} %{'' if s['cpu_met'] else ' ✗'}"
+            )
             lines.append(
                 f"| {s['workload']} | {s['from_scale']:g} | {_fmt(s['mean_ms_from'], 2)} "
                 f"| {s['to_scale']:g} | {_fmt(s['mean_ms_to'], 2)} "
-                f"| {s['growth_percent']:+.0f} %{'' if s['met'] else ' ✗'} |"
+                f"| {s['growth_percent']:+.0f} %{'' if s['met'] else ' ✗'} "
+                f"| {_fmt(s['cpu_ms_from'], 2)} | {_fmt(s['cpu_ms_to'], 2)} | {cpu} |"
             )
     if results.statements:
         lines += [

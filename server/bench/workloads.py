@@ -11,7 +11,9 @@ import json
 import os
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import httpx
@@ -31,6 +33,7 @@ from server.bench.processes import (
     log,
     profile,
     rss_mb,
+    server_cpu,
     summarise_profile,
     write_lines,
     wrk,
@@ -86,6 +89,25 @@ class Workloads:
     def settings(self, url: str) -> Settings:
         return Settings.from_env(self.env(url))
 
+    def measured(self, server: Server | None, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """``run``'s load figures, with the CPU the server and PostgreSQL used meanwhile."""
+        cpu: dict[str, Any] = {}
+        with server_cpu(server.workers() if server else [], cpu):
+            data = run()
+        return {**data, **cpu}
+
+    def load(self, server: Server, lines: Path, clients: int | None = None) -> dict[str, Any]:
+        """wrk against ``server`` for the run's seconds, with the server's CPU."""
+        return self.measured(
+            server,
+            lambda: wrk(
+                server.base,
+                lines,
+                seconds=self.args.seconds,
+                clients=clients or self.args.page_clients,
+            ),
+        )
+
     # -- workload 1 --
 
     async def cast_fixtures(self, url: str, scale: float) -> tuple[Path, Path, tuple[int, int]]:
@@ -130,16 +152,19 @@ class Workloads:
     ) -> None:
         lines = Path(str(lines_pattern).format("gql" if self.cast_native else "shim"))
         log(f"scale {scale:g}: casting ({'GraphQL' if self.cast_native else 'stand-in'})")
-        app_data = wrk(app.base, lines, seconds=self.args.seconds, clients=self.args.clients)
-        base_data = load_tool(
-            "cast-baseline",
-            dsn,
-            str(ballots[1]),
-            str(people_file),
-            "--seconds",
-            str(self.args.seconds),
-            "--clients",
-            str(self.args.clients),
+        app_data = self.load(app, lines, self.args.clients)
+        base_data = self.measured(
+            None,  # the baseline's server is PostgreSQL alone
+            lambda: load_tool(
+                "cast-baseline",
+                dsn,
+                str(ballots[1]),
+                str(people_file),
+                "--seconds",
+                str(self.args.seconds),
+                "--clients",
+                str(self.args.clients),
+            ),
         )
         counts = asyncio.run(cast_counts(dsn, ballots[0]))
         note = (
@@ -201,8 +226,8 @@ class Workloads:
             if name.startswith("_") or not run:
                 continue
             log(f"scale {scale:g}: {name}")
-            a = wrk(app.base, path, seconds=self.args.seconds, clients=self.args.page_clients)
-            b = wrk(baseline.base, path, seconds=self.args.seconds, clients=self.args.page_clients)
+            a = self.load(app, path)
+            b = self.load(baseline, path)
             self.results.rows.append(
                 Row(
                     f"2. {name}",
@@ -230,8 +255,8 @@ class Workloads:
             ],
         )
         log(f"scale {scale:g}: GraphQL list query")
-        a = wrk(app.base, path, seconds=self.args.seconds, clients=self.args.page_clients)
-        b = wrk(baseline.base, path, seconds=self.args.seconds, clients=self.args.page_clients)
+        a = self.load(app, path)
+        b = self.load(baseline, path)
         self.results.rows.append(
             Row(
                 "3. GraphQL call → ideas(first: 50)",

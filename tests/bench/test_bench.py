@@ -4,6 +4,8 @@ made-up numbers. No timing is measured or asserted here."""
 from __future__ import annotations
 
 import json
+import os
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -11,7 +13,7 @@ import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from server.bench import generate as gen
-from server.bench.processes import summarise_profile
+from server.bench.processes import postgres_cpu_seconds, server_cpu, summarise_profile
 from server.bench.report import Measure, Results, Row, markdown, write
 
 
@@ -76,8 +78,9 @@ def _fake() -> Results:
         "p95_us": 15000,
         "p99_us": 20000,
         "bad": 0,
+        "server_cpu_s": 1.2,
     }
-    slower = {**load, "mean_us": 9900.0}
+    slower = {**load, "mean_us": 9900.0, "server_cpu_s": 1.5}
     results = Results(machine={"cpu": "Test CPU", "cores": 2}, config={"seconds per run": 6})
     results.rows = [
         Row("1. cast", 1, Measure.from_load(load, "ballots/s"), Measure(200, "ballots/s"), 0.5),
@@ -97,9 +100,13 @@ def test_report_writes_table_and_json(tmp_path: Path) -> None:
     data = json.loads(json_path.read_text())
     assert [r["ratio"] for r in data["rows"]] == [0.5, 1.0]
     assert data["scaling"][0]["growth_percent"] == pytest.approx(10.0)
+    assert data["rows"][0]["app"]["cpu_ms"] == pytest.approx(2.0)  # 1.2 s over 600 requests
+    assert data["scaling"][0]["cpu_growth_percent"] == pytest.approx(25.0)
+    assert data["scaling"][0]["cpu_met"] is False
     text = md_path.read_text()
     assert text == markdown(results)
     assert "| 1. cast | 1 | 100.0 ballots/s |" in text
+    assert "| 2.00 / – |" in text  # CPU per request: the app's, none given for the baseline
     assert "Test CPU" in text and "made-up numbers" in text
 
 
@@ -109,3 +116,18 @@ def test_profile_summary(tmp_path: Path) -> None:
     text = summarise_profile(raw)
     assert "4 samples" in text
     assert "75.0%  work (b.py)" in text
+
+
+async def test_server_cpu_counts_a_busy_process_and_postgresql(
+    fresh_database: Callable[[], Awaitable[str]],
+) -> None:
+    """The CPU meter reads /proc: a process that computes for a while is seen doing so, and
+    the suite's PostgreSQL has used some CPU by the time a database is made."""
+    await fresh_database()
+    into: dict[str, float] = {}
+    with server_cpu([os.getpid()], into):
+        deadline = time.process_time() + 0.3
+        while time.process_time() < deadline:
+            pass
+    assert into["server_cpu_s"] >= 0.2
+    assert postgres_cpu_seconds() > 0
