@@ -54,6 +54,18 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
             )
         )
     database = db or owned
+    # The API's read-only queries may read from a hot standby (server.api.replica).
+    read_db = (
+        Database(
+            create_engine(
+                settings.database_read_url,
+                pool_size=settings.db_pool_size,
+                timeout=settings.db_timeout,
+            )
+        )
+        if settings.database_read_url
+        else None
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -68,8 +80,10 @@ def create_app(settings: Settings, *, db: Database | None = None) -> Starlette:
                 await sender
         if db is None:
             await database.dispose()
+        if read_db is not None:
+            await read_db.dispose()
 
-    graphql = GraphQLApp(database, settings)
+    graphql = GraphQLApp(database, settings, read_db=read_db)
     app = Starlette(
         debug=False,
         routes=[

@@ -42,10 +42,27 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise SettingsError(f"{name} must be true or false, not {raw!r}")
 
 
+def _pg_url(env: Mapping[str, str], name: str) -> str | None:
+    url = env.get(name) or None
+    if url is None:
+        return None
+    if not url.startswith(("postgresql+asyncpg://", "postgresql://")):
+        raise SettingsError(
+            f"{name} must be a PostgreSQL URL such as "
+            "postgresql+asyncpg://user:password@host:5432/moot"
+        )
+    if url.startswith("postgresql://"):
+        url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+    return url
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     # None means: start and use the private cluster under ``var_dir/pg``.
     database_url: str | None = None
+    # A hot standby for the API's read-only queries (optional; mutations, pages and
+    # subscriptions always use database_url).
+    database_read_url: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
     var_dir: Path = PROJECT_ROOT / "var"
@@ -104,14 +121,10 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        url = env.get("DATABASE_URL") or None
-        if url is not None and not url.startswith(("postgresql+asyncpg://", "postgresql://")):
-            raise SettingsError(
-                "DATABASE_URL must be a PostgreSQL URL such as "
-                "postgresql+asyncpg://user:password@host:5432/moot"
-            )
-        if url is not None and url.startswith("postgresql://"):
-            url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+        url = _pg_url(env, "DATABASE_URL")
+        read_url = _pg_url(env, "DATABASE_READ_URL")
+        if read_url is not None and url is None:
+            raise SettingsError("DATABASE_READ_URL needs DATABASE_URL (the primary) set too")
         environment = env.get("MOOT_ENV", "development")
         if environment not in {"development", "test", "production"}:
             raise SettingsError("MOOT_ENV must be development, test or production")
@@ -121,6 +134,7 @@ class Settings:
         var_dir = Path(env.get("MOOT_VAR_DIR") or PROJECT_ROOT / "var").resolve()
         return cls(
             database_url=url,
+            database_read_url=read_url,
             host=env.get("HOST") or "127.0.0.1",
             port=_int(env, "PORT", 8000, low=1, high=65535),
             var_dir=var_dir,

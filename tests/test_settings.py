@@ -43,8 +43,8 @@ def test_bad_values_are_refused_with_a_clear_message(env: dict[str, str], messag
 def test_every_environment_variable_is_documented_in_readme() -> None:
     source = (PROJECT_ROOT / "server/settings.py").read_text()
     used = set(re.findall(r'env(?:\.get)?\(\s*(?:env,\s*)?"([A-Z_]+)"', source))
-    used |= set(re.findall(r'_int\(env, "([A-Z_]+)"', source))
-    assert {"DATABASE_URL", "HOST", "PORT"} <= used
+    used |= set(re.findall(r'_(?:int|pg_url)\(env, "([A-Z_]+)"', source))
+    assert {"DATABASE_URL", "DATABASE_READ_URL", "HOST", "PORT"} <= used
     readme = (PROJECT_ROOT / "README.md").read_text()
     missing = [name for name in sorted(used) if f"`{name}`" not in readme]
     assert missing == [], f"README's configuration table lacks {missing}"

@@ -44,6 +44,13 @@ class Context:
     # graphql-transport-ws: the ``connection_init`` payload (Strawberry sets it).
     connection_params: dict[str, Any] | None = None
     throttle_key: str | None = None  # WebSocket: the rate limit's key, fixed at connection
+    read_db: Database | None = None  # a hot standby for read-only queries, if configured
+
+    def read_from_replica(self) -> None:
+        """Serve this operation's reads from the hot standby (server.api.replica decides)."""
+        if self.read_db is not None:
+            self.db = self.read_db
+            self.loaders = Loaders(self.read_db)
 
     def refresh(self, now: dt.datetime) -> None:
         """Forget cached rows and move the clock on. A WebSocket connection keeps one context

@@ -11,6 +11,7 @@ from strawberry.schema.config import StrawberryConfig
 from server.api.caches import CachedParse, CachedValidation
 from server.api.errors import HideSuggestions, MootErrors
 from server.api.limits import Limits, QueryLimits
+from server.api.replica import ReadsOnReplica
 from server.calls.gql import Call, CallsQuery, Organiser, Phase, Region
 from server.comments.gql import CommentsMutations, CommentsQuery, CommentsSubscription
 from server.events.gql import Event, EventsMutations, EventsQuery, Venue
@@ -116,6 +117,7 @@ schema = strawberry.Schema(
         lambda: QueryLimits(request_limits),
         HideSuggestions,
         CachedValidation,
+        ReadsOnReplica,
     ],
     config=StrawberryConfig(auto_camel_case=True),
 )

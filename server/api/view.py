@@ -65,7 +65,9 @@ class GraphQLApp(GraphQL[Context, None]):
     max_subscriptions = ws.MAX_SUBSCRIPTIONS
     idle_timeout = ws.IDLE_TIMEOUT
 
-    def __init__(self, db: Database, settings: Settings | None = None) -> None:
+    def __init__(
+        self, db: Database, settings: Settings | None = None, *, read_db: Database | None = None
+    ) -> None:
         """``settings`` default to the app's (``app.state.settings``), read on first request."""
         super().__init__(
             schema,
@@ -75,6 +77,7 @@ class GraphQLApp(GraphQL[Context, None]):
             max_subscriptions_per_connection=None,  # TransportWS refuses with a code instead
         )
         self.db = db
+        self.read_db = read_db
         self.settings = settings
         # Loaded once, at start-up.
         self.operations = OperationStore.load(OPERATIONS_DIR)
@@ -162,7 +165,12 @@ class GraphQLApp(GraphQL[Context, None]):
     ) -> Context:
         caller = request.scope.get("state", {}).get("caller", ANONYMOUS)
         return Context(
-            request=request, db=self.db, loaders=Loaders(self.db), now=now(), caller=caller
+            request=request,
+            db=self.db,
+            loaders=Loaders(self.db),
+            now=now(),
+            caller=caller,
+            read_db=self.read_db,
         )
 
     async def get_root_value(self, request: Any) -> None:

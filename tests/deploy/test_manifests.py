@@ -68,6 +68,8 @@ OTHER_CONSUMERS = {
     "FORWARDED_ALLOW_IPS": "uvicorn: whose X-Forwarded-For to trust",
     "POSTGRES_PASSWORD": "the postgres image (Compose)",
     "EXPORT_DIR": "deploy/worker.sh (Compose)",
+    "READ_DB_USER": "Kubernetes, into DATABASE_READ_URL ($(READ_DB_USER))",
+    "READ_DB_PASSWORD": "Kubernetes, into DATABASE_READ_URL ($(READ_DB_PASSWORD))",
 }
 
 
@@ -254,11 +256,28 @@ def test_every_pod_gets_the_same_configuration(production: list[Obj]) -> None:
         "name": "DATABASE_URL",
         "valueFrom": {"secretKeyRef": {"name": "moot-db-app", "key": "uri"}},
     }
-    image = containers(one(production, "Deployment", "moot-web"))[0]["image"]
+    # The web pods also read the API's queries from the standbys (server/api/replica.py).
+    read_url = [
+        {
+            "name": "READ_DB_USER",
+            "valueFrom": {"secretKeyRef": {"name": "moot-db-app", "key": "username"}},
+        },
+        {
+            "name": "READ_DB_PASSWORD",
+            "valueFrom": {"secretKeyRef": {"name": "moot-db-app", "key": "password"}},
+        },
+        {
+            "name": "DATABASE_READ_URL",
+            "value": "postgresql://$(READ_DB_USER):$(READ_DB_PASSWORD)@moot-db-ro:5432/moot",
+        },
+    ]
+    web = one(production, "Deployment", "moot-web")
+    image = containers(web)[0]["image"]
     for obj in workloads(production):
         for container in containers(obj):
             assert container["envFrom"] == expected_from, _key(obj)
-            assert container["env"] == [expected_url], _key(obj)
+            wanted = [expected_url, *read_url] if obj is web else [expected_url]
+            assert container["env"] == wanted, _key(obj)
             assert container["image"] == image, f"{_key(obj)} runs another image"
 
 
@@ -279,7 +298,8 @@ def test_references_resolve(production: list[Obj]) -> None:
                 if "secretRef" in source:
                     assert source["secretRef"]["name"] in secrets
             for env in container["env"]:
-                assert env["valueFrom"]["secretKeyRef"]["name"] in secrets
+                if "valueFrom" in env:
+                    assert env["valueFrom"]["secretKeyRef"]["name"] in secrets
     cluster = one(production, "Cluster", "moot-db")
     for ref in cluster["spec"]["backup"]["barmanObjectStore"]["s3Credentials"].values():
         secret = one(production, "Secret", ref["name"])
@@ -425,7 +445,7 @@ def test_every_command_the_deployment_runs_exists(production: list[Obj]) -> None
 def _variables_moot_reads() -> set[str]:
     settings = (PROJECT_ROOT / "server/settings.py").read_text()
     names = set(re.findall(r'env\.get\(\s*"([A-Z_]+)"', settings))
-    names |= set(re.findall(r'_(?:int|bool)\(env, "([A-Z_]+)"', settings))
+    names |= set(re.findall(r'_(?:int|bool|pg_url)\(env, "([A-Z_]+)"', settings))
     for path in (PROJECT_ROOT / "server").rglob("*.py"):
         text = path.read_text()
         names |= set(re.findall(r'os\.environ(?:\.get\(|\[)\s*"([A-Z_]+)"', text))
