@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, tuple_
 from sqlalchemy.orm import QueryableAttribute
 
 from server.errors import BadRequest
@@ -105,6 +105,12 @@ class PageArgs:
     def before(self) -> str | None:
         return self.cursor if self.backward else None
 
+    @property
+    def shape(self) -> PageArgs:
+        """These arguments with a stand-in for the cursor's value: all that a statement built by
+        :func:`seek_bound` depends on, and so a key to keep it by."""
+        return PageArgs(self.size, None if self.cursor is None else "", self.backward)
+
 
 def page_args(
     first: int | None = None,
@@ -128,9 +134,13 @@ def page_args(
     return PageArgs(DEFAULT_PAGE if last is None else last, before, backward=True)
 
 
+SortColumn = ColumnElement[Any] | QueryableAttribute[Any]
+SortColumns = Sequence[SortColumn]
+
+
 def seek(
     query: Select[Any],
-    columns: Sequence[ColumnElement[Any] | QueryableAttribute[Any]],
+    columns: SortColumns,
     shape: Sequence[type],
     args: PageArgs,
     *,
@@ -140,10 +150,42 @@ def seek(
     whose cursors hold those columns' values with the types of ``shape``. Backwards, the order is
     reversed and the rows come out nearest the cursor first: :func:`keyset_page` turns them
     round. Fetches one row more than the page, to tell whether there are more."""
-    toward_smaller = descending != args.backward
+    key = None if args.cursor is None else decode_cursor(args.cursor, shape)
+    return _seek(query, columns, key, args, descending)
+
+
+def seek_bound(
+    query: Select[Any], columns: SortColumns, args: PageArgs, *, descending: bool = False
+) -> Select[Any]:
+    """:func:`seek` for a statement built once and run many times: the cursor's values are
+    bound parameters (``cursor_0``, ``cursor_1``…, given by :func:`cursor_parameters`), so the
+    statement depends on the page's size and direction and on whether there is a cursor, but
+    not on the cursor itself."""
+    key = None
     if args.cursor is not None:
+        key = tuple(bindparam(f"cursor_{i}", type_=c.type) for i, c in enumerate(columns))
+    return _seek(query, columns, key, args, descending)
+
+
+def cursor_parameters(args: PageArgs, shape: Sequence[type]) -> dict[str, Any]:
+    """The parameters of a statement built by :func:`seek_bound`, from the page's cursor."""
+    if args.cursor is None:
+        return {}
+    return {f"cursor_{i}": v for i, v in enumerate(decode_cursor(args.cursor, shape))}
+
+
+def _seek(
+    query: Select[Any],
+    columns: SortColumns,
+    cursor_key: Sequence[object] | None,
+    args: PageArgs,
+    descending: bool,
+) -> Select[Any]:
+    """:func:`seek` given the cursor's sort key (values, or parameters standing for them)."""
+    toward_smaller = descending != args.backward
+    if cursor_key is not None:
         key = tuple_(*columns)
-        value = tuple_(*decode_cursor(args.cursor, shape))
+        value = tuple_(*cursor_key)
         query = query.where(key < value if toward_smaller else key > value)
     order = [c.desc() if toward_smaller else c.asc() for c in columns]
     return query.order_by(*order).limit(args.size + 1)

@@ -31,9 +31,10 @@ async def call_page(request: Request) -> Response:
     slug = request.path_params["slug"]
     moment = now()
     async with request.app.state.db.session() as session:
+        # Each domain builds its own section of the page, and some check the phase on their own.
+        service.reuse_phases(session)
         call = await service.get_call(session, slug)
         phases = await service.phases_of(session, call.id)
-        # Each domain builds its own section of the page.
         idea_section = await idea_pages.call_ideas_context(request, session, call)
         event_section = await event_pages.call_events_context(request, session, call)
         vote_section = await vote_pages.call_votes_context(request, session, call)

@@ -7,7 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.calls.models import Call, Organiser, Phase, PhaseKind, Region
@@ -169,18 +169,37 @@ async def update_call(session: AsyncSession, call: Call, data: CallInput) -> Cal
     return call
 
 
+_CALL_BY_SLUG = select(Call).where(Call.slug == bindparam("slug"))
+
+
 async def get_call(session: AsyncSession, slug: str) -> Call:
-    call = await session.scalar(select(Call).where(Call.slug == slug))
+    call = await session.scalar(_CALL_BY_SLUG, {"slug": slug})
     if call is None:
         raise NotFound("There is no call at that address.")
     return call
 
 
+# session.info key: the phases a read-only page has already loaded, by call id.
+_PHASES_READ = "calls.phases_read"
+_PHASES = select(Phase).where(Phase.call_id == bindparam("call_id")).order_by(Phase.position)
+
+
+def reuse_phases(session: AsyncSession) -> None:
+    """Let :func:`phases_of` answer repeat questions about a call from what this session has
+    already read. For read-only pages whose sections each check the phase on their own (the idea
+    page's actions and its discussion; the call page's ideas and events), so the timeline is
+    read once per request. Sessions that write keep reading it afresh."""
+    session.info.setdefault(_PHASES_READ, {})
+
+
 async def phases_of(session: AsyncSession, call_id: int) -> list[Phase]:
-    rows = await session.scalars(
-        select(Phase).where(Phase.call_id == call_id).order_by(Phase.position)
-    )
-    return list(rows)
+    read: dict[int, list[Phase]] | None = session.info.get(_PHASES_READ)
+    if read is not None and call_id in read:
+        return list(read[call_id])
+    phases = list(await session.scalars(_PHASES, {"call_id": call_id}))
+    if read is not None:
+        read[call_id] = phases
+    return list(phases)
 
 
 async def phases_for(session: AsyncSession, call_ids: Sequence[int]) -> dict[int, list[Phase]]:

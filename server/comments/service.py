@@ -9,10 +9,11 @@ and raises before touching anything, so bad input changes nothing.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import ColumnElement, Select, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import live
@@ -26,7 +27,15 @@ from server.identity.light import light_scope_allows
 from server.identity.models import Account
 from server.notifications.models import NotificationKind
 from server.notifications.service import notify
-from server.pagination import Page, PageArgs, encode_cursor, keyset_page, page_args, seek
+from server.pagination import (
+    Page,
+    PageArgs,
+    cursor_parameters,
+    encode_cursor,
+    keyset_page,
+    page_args,
+    seek_bound,
+)
 from server.personas.models import Persona
 from server.personas.service import usable_persona
 
@@ -287,12 +296,30 @@ async def list_comments(
     args = page or page_args(first, after)
     if idea_id > MAX_ID or not _is_listed(await session.get(Idea, idea_id)):
         return Page(items=[], cursors=[], has_next=False, total=0)
-    query = seek(select(Comment).where(Comment.idea_id == idea_id), (Comment.path,), (str,), args)
-    rows = list(await session.scalars(query))
-    total = await session.scalar(
-        select(func.count()).select_from(Comment).where(Comment.idea_id == idea_id)
-    )
+    values = {"idea_id": idea_id} | cursor_parameters(args, (str,))
+    rows = list(await session.scalars(_thread_page(args.shape), values))
+    total: int | None
+    if args.cursor is None and len(rows) <= args.size:
+        total = len(rows)  # the whole discussion fits on this page: nothing left to count
+    else:
+        total = await session.scalar(_COMMENT_COUNT, values)
     return keyset_page(rows, args, lambda c: encode_cursor((c.path,)), total=total)
+
+
+# The idea page reads the discussion, its tally and its newest id on every view: their statements
+# are built once and run with the idea as a parameter.
+
+
+@functools.lru_cache(maxsize=64)
+def _thread_page(shape: PageArgs) -> Select[Comment]:
+    """A page of an idea's discussion in thread order (``shape``: :attr:`PageArgs.shape`)."""
+    thread = select(Comment).where(Comment.idea_id == bindparam("idea_id"))
+    return seek_bound(thread, (Comment.path,), shape)
+
+
+_COMMENT_COUNT = (
+    select(func.count()).select_from(Comment).where(Comment.idea_id == bindparam("idea_id"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,12 +341,11 @@ def tally_from(counts: dict[Stance | None, int]) -> Tally:
     )
 
 
-def tally_query(idea_ids: Sequence[int]) -> Select[int, Stance | None, int]:
-    """Stances of shown comments per idea: one GROUP BY on ix_comments_idea_stance."""
+def _stances(ideas: ColumnElement[bool]) -> Select[int, Stance | None, int]:
     return (
         select(Comment.idea_id, Comment.stance, func.count())
         .where(
-            Comment.idea_id.in_(idea_ids),
+            ideas,
             Comment.deleted_at.is_(None),
             Comment.hidden_at.is_(None),
             Comment.stance.is_not(None),
@@ -328,9 +354,17 @@ def tally_query(idea_ids: Sequence[int]) -> Select[int, Stance | None, int]:
     )
 
 
+def tally_query(idea_ids: Sequence[int]) -> Select[int, Stance | None, int]:
+    """Stances of shown comments per idea: one GROUP BY on ix_comments_idea_stance."""
+    return _stances(Comment.idea_id.in_(idea_ids))
+
+
+_STANCES_OF_ONE = _stances(Comment.idea_id == bindparam("idea_id"))
+
+
 async def stance_tally(session: AsyncSession, idea_id: int) -> Tally:
-    counts = {stance: n for _, stance, n in (await session.execute(tally_query([idea_id])))}
-    return tally_from(counts)
+    rows = await session.execute(_STANCES_OF_ONE, {"idea_id": idea_id})
+    return tally_from({stance: n for _, stance, n in rows})
 
 
 async def new_since(
@@ -346,7 +380,10 @@ async def new_since(
     return list(rows)
 
 
+_NEWEST_ID = select(func.max(Comment.id)).where(Comment.idea_id == bindparam("idea_id"))
+
+
 async def newest_id(session: AsyncSession, idea_id: int) -> int:
     """The id of the idea's newest comment (0 if none): where live updates carry on from."""
-    newest = await session.scalar(select(func.max(Comment.id)).where(Comment.idea_id == idea_id))
+    newest = await session.scalar(_NEWEST_ID, {"idea_id": idea_id})
     return newest or 0

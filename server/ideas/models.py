@@ -75,6 +75,14 @@ class Idea(CreatedAt, Base):
             "id",
             postgresql_where=text("published_at IS NOT NULL AND hidden_at IS NULL"),
         ),
+        # The list's filter choices (tags and areas in use), read without touching the rows.
+        Index(
+            "ix_ideas_listed_facets",
+            "call_id",
+            "area",
+            postgresql_include=["tags"],
+            postgresql_where=text("published_at IS NOT NULL AND hidden_at IS NULL"),
+        ),
         Index("ix_ideas_call_status", "call_id", "status"),
         Index("ix_ideas_call_area", "call_id", "area"),
         Index("ix_ideas_tags", "tags", postgresql_using="gin"),

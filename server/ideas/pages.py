@@ -4,10 +4,8 @@ editing live in :mod:`server.ideas.form_pages`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -23,9 +21,7 @@ from server.ideas.listing import SORT_LABELS, ListQuery, Sort
 from server.ideas.models import IDEA_STATUSES, Idea
 from server.identity import auth
 from server.identity.models import Account
-from server.outcomes import service as outcomes
 from server.personas import service as personas
-from server.personas.models import Persona
 from server.web import now, render
 
 STATUS_LABELS = {s: s.replace("_", " ").capitalize() for s in IDEA_STATUSES}
@@ -38,26 +34,15 @@ def is_fragment(request: Request) -> bool:
     )
 
 
-async def authors_of(session: AsyncSession, ideas: Iterable[Idea]) -> dict[int, Persona]:
-    ids = {i.author_persona_id for i in ideas}
-    if not ids:
-        return {}
-    rows = await session.scalars(select(Persona).where(Persona.id.in_(ids)))
-    return {p.id: p for p in rows}
-
-
-async def _cards(session: AsyncSession, items: list[Idea]) -> dict[str, Any]:
-    answers = await outcomes.outcomes_for(session, [i.id for i in items])
-    return {
-        "authors": await authors_of(session, items),
-        "outcomes": {o.idea_id: o for o in answers},
-    }
+def _cards_context(cards: listing.Cards) -> dict[str, Any]:
+    """What ideas/_card.html needs for each idea of ``ideas``."""
+    return {"ideas": cards.page, "authors": cards.authors, "outcomes": cards.outcomes}
 
 
 async def call_ideas_context(request: Request, session: AsyncSession, call: Call) -> dict[str, Any]:
     """What calls/call.html's ideas section (ideas/_call_ideas.html) needs."""
-    page = await listing.list_ideas(session, call.id, after=request.query_params.get("after"))
-    return {"ideas": page, **await _cards(session, page.items)}
+    cards = await listing.list_cards(session, call.id, after=request.query_params.get("after"))
+    return _cards_context(cards)
 
 
 def _list_query(request: Request) -> ListQuery:
@@ -96,14 +81,13 @@ async def list_page(request: Request) -> Response:
     fragment = is_fragment(request)
     async with request.app.state.db.session() as session:
         call = await calls.get_call(session, request.path_params["slug"])
-        page = await listing.list_ideas(session, call.id, q, after=after)
-        cards = await _cards(session, page.items)
-        # The filter form's choices scan all of a call's ideas: only the full page shows them.
+        cards = await listing.list_cards(session, call.id, q, after=after)
+        # The filter form's choices read every listed idea of the call (an index-only scan, but
+        # one that grows with the call): only the full page shows them.
         options = {} if fragment else await listing.filter_options(session, call.id)
         phases = await calls.phases_of(session, call.id)
     context = {
         "call": call,
-        "ideas": page,
         "query": q,
         "query_string": _query_string(q),
         "options": options,
@@ -111,7 +95,7 @@ async def list_page(request: Request) -> Response:
         "statuses": STATUS_LABELS,
         "can_post": rules.allows(phases, rules.Action.POST_IDEA, now()),
         "after": after,
-        **cards,
+        **_cards_context(cards),
     }
     if fragment:
         template = "ideas/_list_rows.html" if after else "ideas/_results.html"
@@ -141,16 +125,15 @@ async def actions_context(
 async def idea_page(request: Request) -> Response:
     viewer = await auth.current_account(request)
     async with request.app.state.db.session() as session:
-        idea = await service.visible_idea(session, request.path_params["id"], viewer)
-        call = await session.get(Call, idea.call_id)
-        author = await session.get(Persona, idea.author_persona_id)
-        answers = await outcomes.outcomes_for(session, [idea.id])
-        actions = await actions_context(session, idea, viewer)
-        comments = await comment_pages.idea_comments_context(request, session, idea)
+        # The actions and the discussion each check the call's phase: read it once.
+        calls.reuse_phases(session)
+        found = await service.idea_with_context(session, request.path_params["id"], viewer)
+        actions = await actions_context(session, found.idea, viewer)
+        comments = await comment_pages.idea_comments_context(request, session, found.idea)
     context = {
-        "call": call,
-        "author": author,
-        "outcome": answers[0] if answers else None,
+        "call": found.call,
+        "author": found.author,
+        "outcome": found.outcome,
         **actions,
         **comments,
     }

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.audit import service as audit
@@ -21,6 +21,7 @@ from server.calls.service import phases_of
 from server.errors import Forbidden, NotFound, ValidationFailed
 from server.ideas.models import Idea, IdeaRevision
 from server.identity.models import Account, AccountKind
+from server.outcomes.models import Outcome
 from server.personas.models import Persona
 from server.personas.service import usable_persona
 
@@ -211,10 +212,9 @@ async def post_idea(
 async def is_author(session: AsyncSession, account: Account | None, idea: Idea) -> bool:
     if account is None:
         return False
-    owner = await session.scalar(
-        select(Persona.account_id).where(Persona.id == idea.author_persona_id)
-    )
-    return owner == account.id
+    # A get, not a select: the idea page has loaded the author already (see idea_with_context).
+    author = await session.get(Persona, idea.author_persona_id)
+    return author is not None and author.account_id == account.id
 
 
 async def visible_idea(
@@ -227,6 +227,39 @@ async def visible_idea(
     if idea.published_at is None and not await is_author(session, viewer, idea):
         raise NotFound("There is no such idea.")
     return idea
+
+
+@dataclass(frozen=True, slots=True)
+class IdeaInContext:
+    """An idea with what its page shows around it."""
+
+    idea: Idea
+    call: Call
+    author: Persona
+    outcome: Outcome | None
+
+
+_IDEA_IN_CONTEXT = (
+    select(Idea, Call, Persona, Outcome)
+    .join(Call, Call.id == Idea.call_id)
+    .join(Persona, Persona.id == Idea.author_persona_id)
+    .outerjoin(Outcome, Outcome.idea_id == Idea.id)
+    .where(Idea.id == bindparam("idea_id"))
+)
+
+
+async def idea_with_context(
+    session: AsyncSession, idea_id: int, viewer: Account | None
+) -> IdeaInContext:
+    """:func:`visible_idea` with its call, author and council's answer, in one statement."""
+    row = (await session.execute(_IDEA_IN_CONTEXT, {"idea_id": idea_id})).one_or_none()
+    if row is None:
+        raise NotFound("There is no such idea.")
+    idea, call, author, outcome = row
+    # The same checks as for any other reader; the idea and its author are in the session now,
+    # so they cost no further statement.
+    await visible_idea(session, idea.id, viewer)
+    return IdeaInContext(idea, call, author, outcome)
 
 
 async def _own_idea(

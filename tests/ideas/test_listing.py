@@ -12,6 +12,8 @@ from server.calls.models import Call
 from server.ideas import listing, service
 from server.ideas.listing import ListQuery, Sort
 from server.ideas.models import Idea
+from server.outcomes import service as outcomes
+from server.outcomes.models import OutcomeStatus
 from server.pagination import InvalidCursor
 from tests.factories import make_call, make_persona, now
 
@@ -51,6 +53,71 @@ async def test_every_sort_pages_through_everything_once(session: AsyncSession, s
     if sort == Sort.MOST_ENDORSED:
         first = await listing.list_ideas(session, call.id, q, first=4)
         assert [i.endorsement_count for i in first.items] == [2, 2, 2, 1]
+
+
+async def _all_cards(session: AsyncSession, call: Call, q: ListQuery, size: int) -> list[int]:
+    seen: list[int] = []
+    after = None
+    while True:
+        cards = await listing.list_cards(session, call.id, q, first=size, after=after)
+        assert cards.page.total == 11
+        seen += [r.id for r in cards.page.items]
+        if not cards.page.has_next:
+            return seen
+        after = cards.page.end_cursor
+
+
+@pytest.mark.parametrize("sort", list(Sort))
+async def test_cards_list_what_list_ideas_lists(session: AsyncSession, sort: Sort) -> None:
+    call = await make_call(session)
+    author = await make_persona(session, name="Heron")
+    ideas = [
+        await service.create_idea(
+            session, call, author, title=f"Idea {i}", body="", now=now(), tags=["parks"]
+        )
+        for i in range(11)
+    ]
+    moment = now()
+    for i, idea in enumerate(ideas):
+        idea.endorsement_count, idea.comment_count, idea.published_at = i % 3, i % 2, moment
+    await session.flush()
+    await outcomes.record_outcome(
+        session, ideas[4], status=OutcomeStatus.ACCEPTED, response="We will do it."
+    )
+    q = ListQuery(sort=sort, seed="fixed" if sort == Sort.RANDOM else None)
+    assert await _all_cards(session, call, q, 3) == await _all_pages(session, call, q, 3)
+    cards = await listing.list_cards(session, call.id, q, first=100)
+    assert cards.authors == {author.id: listing.Byline("Heron", author.avatar_colour)}
+    assert cards.outcomes == {ideas[4].id: listing.Answer(OutcomeStatus.ACCEPTED, "We will do it.")}
+    assert cards.page.items[0].tags == ["parks"]
+
+
+async def test_cards_past_the_end_still_count(session: AsyncSession) -> None:
+    call = await make_call(session)
+    for i in range(3):
+        await _idea(session, call, f"Idea {i}")
+    first = await listing.list_cards(session, call.id, first=3)
+    assert first.page.total == 3 and not first.page.has_next
+    beyond = await listing.list_cards(session, call.id, after=first.page.end_cursor)
+    assert beyond.page.items == [] and beyond.page.total == 3
+    none = await listing.list_cards(session, call.id, ListQuery(search="nothing like it"))
+    assert none.page.items == [] and none.page.total == 0
+
+
+async def test_filter_options_are_the_listed_ideas_tags_and_areas(session: AsyncSession) -> None:
+    call = await make_call(session)
+    await _idea(session, call, "Buses", tags=["transport", "night"], area="Exeter")
+    await _idea(session, call, "Oaks", tags=["nature"], area="Honiton")
+    await _idea(session, call, "Benches", tags=["nature"])
+    await _idea(session, call, "Draft", tags=["secret"], area="Nowhere", publish=False)
+    hidden = await _idea(session, call, "Hidden", tags=["hidden"], area="Elsewhere")
+    await session.execute(update(Idea).where(Idea.id == hidden.id).values(hidden_at=now()))
+    options = await listing.filter_options(session, call.id)
+    assert options == {"tags": ["nature", "night", "transport"], "areas": ["Exeter", "Honiton"]}
+    assert await listing.filter_options(session, (await make_call(session)).id) == {
+        "tags": [],
+        "areas": [],
+    }
 
 
 async def test_random_order_depends_on_the_seed(session: AsyncSession) -> None:

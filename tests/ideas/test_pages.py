@@ -4,14 +4,21 @@ idea, its history, endorsing and following; bad input shown next to its field.""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.comments import service as comments
+from server.db import Database
 from server.ideas import service
 from server.ideas.models import Endorsement, Idea, IdeaFollow
 from server.ideas.service import IdeaInput
+from server.outcomes import service as outcomes
+from server.outcomes.models import OutcomeStatus
 from tests.factories import csrf_token, make_account, make_call, make_idea, make_persona, now
 from tests.factories import sign_in as sign_in_as
 from tests.ideas.helpers import closed_call
@@ -264,3 +271,52 @@ async def test_call_page_links_to_ideas_with_author_and_counts(
     assert f'href="/ideas/{idea.id}"' in html and f'href="/calls/{call.slug}/ideas"' in html
     assert "Heron" in html and "0 endorsements · 0 comments" in html
     assert f'href="/calls/{call.slug}/ideas/new"' in html
+
+
+@contextmanager
+def _statements(db: Database) -> Iterator[list[str]]:
+    sent: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    engine = db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+async def test_pages_cost_the_same_statements_however_much_they_show(
+    client: httpx.AsyncClient, session: AsyncSession, db: Database
+) -> None:
+    """No statement per card or per comment, and the call's phases read once per page."""
+    small, big = await make_call(session), await make_call(session)
+    lone = await make_idea(session, small)
+    ideas = [await make_idea(session, big) for _ in range(25)]
+    busy = ideas[-1]
+    await outcomes.record_outcome(session, busy, status=OutcomeStatus.ACCEPTED, response="Yes.")
+    account = await make_account(session)
+    persona = await make_persona(session, account)
+    for i in range(5):
+        await comments.create_comment(
+            session, account, idea_id=busy.id, persona_id=persona.id, body=f"No. {i}", now=now()
+        )
+
+    async def sent(path: str, **headers: str) -> list[str]:
+        with _statements(db) as statements:
+            response = await client.get(path, headers=headers)
+        assert response.status_code == 200
+        return statements
+
+    quiet, discussed = await sent(f"/ideas/{lone.id}"), await sent(f"/ideas/{busy.id}")
+    assert "Yes." in (await client.get(f"/ideas/{busy.id}")).text
+    assert len(quiet) == len(discussed)
+    assert sum("FROM phases" in s for s in discussed) == 1
+    for headers in ({}, {"HX-Request": "true"}):
+        one = await sent(f"/calls/{small.slug}/ideas", **headers)
+        page = await sent(f"/calls/{big.slug}/ideas", **headers)
+        assert len(one) == len(page)
+    call_page = [s for s in await sent(f"/calls/{big.slug}") if "FROM phases" in s]
+    assert len(call_page) == len(set(call_page)), "the same phases read twice"
