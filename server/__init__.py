@@ -1,0 +1,5 @@
+"""Moot: open policy-making and micro-participation."""
+
+from server import routing
+
+routing.register()

@@ -276,7 +276,7 @@ def create(url: str | None = None, *, pool_size: int | None = None) -> Starlette
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
-            Route("/ideas/{id:int}", idea_page),
+            Route("/ideas/{id:id}", idea_page),
             Route("/calls/{slug:str}/ideas", list_page),
             Route("/graphql", gql_baseline.endpoint, methods=["POST"]),
         ],

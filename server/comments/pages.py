@@ -262,12 +262,10 @@ async def delete_comment(request: Request) -> Response:
 
 
 routes: list[BaseRoute] = [
-    Route("/ideas/{idea_id:int}/comments", post_comment, methods=["POST"]),
+    Route("/ideas/{idea_id:id}/comments", post_comment, methods=["POST"]),
     *stream.routes,
-    Route("/ideas/{idea_id:int}/comments/{comment_id:int}/reply", reply_page, methods=["GET"]),
-    Route("/ideas/{idea_id:int}/comments/{comment_id:int}/edit", edit_page, methods=["GET"]),
-    Route("/ideas/{idea_id:int}/comments/{comment_id:int}/edit", edit_comment, methods=["POST"]),
-    Route(
-        "/ideas/{idea_id:int}/comments/{comment_id:int}/delete", delete_comment, methods=["POST"]
-    ),
+    Route("/ideas/{idea_id:id}/comments/{comment_id:id}/reply", reply_page, methods=["GET"]),
+    Route("/ideas/{idea_id:id}/comments/{comment_id:id}/edit", edit_page, methods=["GET"]),
+    Route("/ideas/{idea_id:id}/comments/{comment_id:id}/edit", edit_comment, methods=["POST"]),
+    Route("/ideas/{idea_id:id}/comments/{comment_id:id}/delete", delete_comment, methods=["POST"]),
 ]

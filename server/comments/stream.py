@@ -140,5 +140,5 @@ async def _live_targets(
 
 
 routes: list[BaseRoute] = [
-    Route("/ideas/{idea_id:int}/comments/stream", stream, methods=["GET"]),
+    Route("/ideas/{idea_id:id}/comments/stream", stream, methods=["GET"]),
 ]

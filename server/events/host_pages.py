@@ -201,9 +201,9 @@ async def add_solution(request: Request) -> Response:
 
 
 routes = [
-    Route("/venues/{id:int}/host", host_page, methods=["GET"], name="host_venue"),
-    Route("/venues/{id:int}/codes", issue_codes, methods=["POST"]),
-    Route("/registrations/{id:int}/check-in", check_in, methods=["POST"]),
-    Route("/sessions/{id:int}/notes", post_notes, methods=["POST"]),
-    Route("/sessions/{id:int}/solutions", add_solution, methods=["POST"]),
+    Route("/venues/{id:id}/host", host_page, methods=["GET"], name="host_venue"),
+    Route("/venues/{id:id}/codes", issue_codes, methods=["POST"]),
+    Route("/registrations/{id:id}/check-in", check_in, methods=["POST"]),
+    Route("/sessions/{id:id}/notes", post_notes, methods=["POST"]),
+    Route("/sessions/{id:id}/solutions", add_solution, methods=["POST"]),
 ]

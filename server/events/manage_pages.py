@@ -228,11 +228,11 @@ async def remove_session(request: Request) -> Response:
 
 
 routes = [
-    Route("/events/{id:int}/manage", manage_page, methods=["GET"], name="manage_event"),
-    Route("/events/{id:int}/venues", add_venue, methods=["POST"]),
-    Route("/venues/{id:int}", edit_venue, methods=["POST"]),
-    Route("/venues/{id:int}/hosts", add_host, methods=["POST"]),
-    Route("/venues/{id:int}/hosts/{account_id:int}/remove", remove_host, methods=["POST"]),
-    Route("/events/{id:int}/sessions", add_session, methods=["POST"]),
-    Route("/sessions/{id:int}/remove", remove_session, methods=["POST"]),
+    Route("/events/{id:id}/manage", manage_page, methods=["GET"], name="manage_event"),
+    Route("/events/{id:id}/venues", add_venue, methods=["POST"]),
+    Route("/venues/{id:id}", edit_venue, methods=["POST"]),
+    Route("/venues/{id:id}/hosts", add_host, methods=["POST"]),
+    Route("/venues/{id:id}/hosts/{account_id:id}/remove", remove_host, methods=["POST"]),
+    Route("/events/{id:id}/sessions", add_session, methods=["POST"]),
+    Route("/sessions/{id:id}/remove", remove_session, methods=["POST"]),
 ]

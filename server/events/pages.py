@@ -277,9 +277,9 @@ def _routes() -> list[BaseRoute]:
     from server.events import host_pages, manage_pages
 
     return [
-        Route("/events/{id:int}/register", register, methods=["POST"]),
-        Route("/events/{id:int}/cancel", cancel, methods=["POST"]),
-        Route("/sessions/{id:int}", session_page, methods=["GET"], name="event_session"),
+        Route("/events/{id:id}/register", register, methods=["POST"]),
+        Route("/events/{id:id}/cancel", cancel, methods=["POST"]),
+        Route("/sessions/{id:id}", session_page, methods=["GET"], name="event_session"),
         *manage_pages.routes,
         *host_pages.routes,
     ]

@@ -224,7 +224,7 @@ routes = [
     Route("/calls/{slug:str}/ideas/new", new_page, methods=["GET"], name="new_idea"),
     Route("/calls/{slug:str}/ideas/similar", similar_fragment, methods=["GET"]),
     Route("/calls/{slug:str}/ideas", create, methods=["POST"]),
-    Route("/ideas/{id:int}/edit", edit_page, methods=["GET"]),
-    Route("/ideas/{id:int}/edit", update, methods=["POST"]),
-    Route("/ideas/{id:int}/publish", publish, methods=["POST"]),
+    Route("/ideas/{id:id}/edit", edit_page, methods=["GET"]),
+    Route("/ideas/{id:id}/edit", update, methods=["POST"]),
+    Route("/ideas/{id:id}/publish", publish, methods=["POST"]),
 ]

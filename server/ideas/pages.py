@@ -205,10 +205,10 @@ async def unfollow(request: Request) -> Response:
 routes: list[BaseRoute] = [
     Route("/calls/{slug:str}/ideas", list_page, methods=["GET"], name="call_ideas"),
     *form_pages.routes,
-    Route("/ideas/{id:int}", idea_page, methods=["GET"], name="idea"),
-    Route("/ideas/{id:int}/history", history_page, methods=["GET"]),
-    Route("/ideas/{id:int}/endorse", endorse, methods=["POST"]),
-    Route("/ideas/{id:int}/withdraw", withdraw, methods=["POST"]),
-    Route("/ideas/{id:int}/follow", follow, methods=["POST"]),
-    Route("/ideas/{id:int}/unfollow", unfollow, methods=["POST"]),
+    Route("/ideas/{id:id}", idea_page, methods=["GET"], name="idea"),
+    Route("/ideas/{id:id}/history", history_page, methods=["GET"]),
+    Route("/ideas/{id:id}/endorse", endorse, methods=["POST"]),
+    Route("/ideas/{id:id}/withdraw", withdraw, methods=["POST"]),
+    Route("/ideas/{id:id}/follow", follow, methods=["POST"]),
+    Route("/ideas/{id:id}/unfollow", unfollow, methods=["POST"]),
 ]

@@ -100,5 +100,5 @@ routes = [
     Route("/.well-known/jwks.json", jwks, methods=["GET"]),
     Route("/account/tokens", tokens_page, methods=["GET"]),
     Route("/account/tokens", create_token, methods=["POST"]),
-    Route("/account/tokens/{id:int}/revoke", revoke, methods=["POST"]),
+    Route("/account/tokens/{id:id}/revoke", revoke, methods=["POST"]),
 ]

@@ -146,6 +146,6 @@ routes = [
     Route("/report", report_page, methods=["GET"]),
     Route("/report", report, methods=["POST"]),
     Route("/moderation", queue_page, methods=["GET"]),
-    Route("/moderation/{subject_type:str}/{subject_id:int}", review_page, methods=["GET"]),
-    Route("/moderation/{subject_type:str}/{subject_id:int}", act, methods=["POST"]),
+    Route("/moderation/{subject_type:str}/{subject_id:id}", review_page, methods=["GET"]),
+    Route("/moderation/{subject_type:str}/{subject_id:id}", act, methods=["POST"]),
 ]

@@ -102,7 +102,7 @@ async def unread_fragment(request: Request) -> Response:
 routes = [
     Route("/notifications", list_page, methods=["GET"]),
     Route("/notifications/read", read_all, methods=["POST"]),
-    Route("/notifications/{id:int}/read", read_one, methods=["POST"]),
+    Route("/notifications/{id:id}/read", read_one, methods=["POST"]),
     Route("/notifications/settings", save_settings, methods=["POST"]),
     Route("/notifications/unread", unread_fragment, methods=["GET"]),
 ]

@@ -206,7 +206,7 @@ async def dashboard(request: Request) -> Response:
 
 
 routes = [
-    Route("/ideas/{id:int}/outcome", outcome_page, methods=["GET"]),
-    Route("/ideas/{id:int}/outcome", record, methods=["POST"]),
+    Route("/ideas/{id:id}/outcome", outcome_page, methods=["GET"]),
+    Route("/ideas/{id:id}/outcome", record, methods=["POST"]),
     Route("/calls/{slug:str}/dashboard", dashboard, methods=["GET"]),
 ]

@@ -181,11 +181,11 @@ async def reveal(request: Request) -> Response:
 
 
 routes = [
-    Route("/moderation/personas/{id:int}/owner", reveal_page, methods=["GET"]),
-    Route("/moderation/personas/{id:int}/owner", reveal, methods=["POST"]),
+    Route("/moderation/personas/{id:id}/owner", reveal_page, methods=["GET"]),
+    Route("/moderation/personas/{id:id}/owner", reveal, methods=["POST"]),
     Route("/account/personas/new", new_page, methods=["GET"]),
     Route("/account/personas", create, methods=["POST"]),
-    Route("/account/personas/{id:int}/edit", edit_page, methods=["GET"]),
-    Route("/account/personas/{id:int}", update, methods=["POST"]),
-    Route("/account/personas/{id:int}/archive", archive, methods=["POST"]),
+    Route("/account/personas/{id:id}/edit", edit_page, methods=["GET"]),
+    Route("/account/personas/{id:id}", update, methods=["POST"]),
+    Route("/account/personas/{id:id}/archive", archive, methods=["POST"]),
 ]

@@ -298,8 +298,8 @@ async def publish_vote(request: Request) -> Response:
 routes = [
     Route("/calls/{slug:str}/votes/new", new_page, methods=["GET"]),
     Route("/calls/{slug:str}/votes", create, methods=["POST"]),
-    Route("/votes/{id:int}/manage", manage_page, methods=["GET"]),
-    Route("/votes/{id:int}/open", open_vote, methods=["POST"]),
-    Route("/votes/{id:int}/close", close_vote, methods=["POST"]),
-    Route("/votes/{id:int}/publish", publish_vote, methods=["POST"]),
+    Route("/votes/{id:id}/manage", manage_page, methods=["GET"]),
+    Route("/votes/{id:id}/open", open_vote, methods=["POST"]),
+    Route("/votes/{id:id}/close", close_vote, methods=["POST"]),
+    Route("/votes/{id:id}/publish", publish_vote, methods=["POST"]),
 ]

@@ -430,13 +430,13 @@ async def call_votes_context(request: Request, session: AsyncSession, call: Call
 
 def _routes() -> list[BaseRoute]:
     return [
-        Route("/votes/{id:int}", ballot_page, methods=["GET"], name="ballot"),
-        Route("/votes/{id:int}", cast_vote, methods=["POST"]),
-        Route("/votes/{id:int}/check", check_budget, methods=["POST"]),
-        Route("/votes/{id:int}/results", results_page, methods=["GET"], name="ballot_results"),
-        Route("/votes/{id:int}/ballots.csv", ballots_csv, methods=["GET"]),
-        Route("/votes/{id:int}/definition.json", definition_json, methods=["GET"]),
-        Route("/votes/{id:int}/verify", verify_page, methods=["GET"]),
+        Route("/votes/{id:id}", ballot_page, methods=["GET"], name="ballot"),
+        Route("/votes/{id:id}", cast_vote, methods=["POST"]),
+        Route("/votes/{id:id}/check", check_budget, methods=["POST"]),
+        Route("/votes/{id:id}/results", results_page, methods=["GET"], name="ballot_results"),
+        Route("/votes/{id:id}/ballots.csv", ballots_csv, methods=["GET"]),
+        Route("/votes/{id:id}/definition.json", definition_json, methods=["GET"]),
+        Route("/votes/{id:id}/verify", verify_page, methods=["GET"]),
         *admin_pages.routes,
     ]
 

@@ -145,7 +145,7 @@ async def test_every_post_route_demands_a_csrf_token(app, client: httpx.AsyncCli
     ]
     assert len(posts) >= 5
     for path in posts:
-        url = re.sub(r"\{[^}]+\}", "x", re.sub(r"\{\w+:int\}", "1", path))
+        url = re.sub(r"\{[^}]+\}", "x", re.sub(r"\{\w+:id\}", "1", path))
         response = await client.post(url, data={"anything": "1"})
         assert response.status_code == 403, f"{path} accepted a form without a CSRF token"
 
