@@ -7,6 +7,7 @@ import json
 import os
 import platform
 import re
+import statistics
 import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -45,6 +46,27 @@ class Measure:
             else None,
         )
 
+    @classmethod
+    def median(cls, samples: list[Measure]) -> Measure:
+        """Each figure's median over rounds (counts and failures add up): a round spoilt by the
+        machine's other tenants moves the median little."""
+
+        def mid(values: list[float | None]) -> float | None:
+            known = [v for v in values if v is not None]
+            return statistics.median(known) if known else None
+
+        return cls(
+            rate=statistics.median(m.rate for m in samples),
+            unit=samples[0].unit,
+            p50_ms=mid([m.p50_ms for m in samples]),
+            p95_ms=mid([m.p95_ms for m in samples]),
+            p99_ms=mid([m.p99_ms for m in samples]),
+            mean_ms=mid([m.mean_ms for m in samples]),
+            count=sum(m.count for m in samples),
+            bad=sum(m.bad for m in samples),
+            cpu_ms=mid([m.cpu_ms for m in samples]),
+        )
+
 
 @dataclass
 class Row:
@@ -54,6 +76,21 @@ class Row:
     baseline: Measure
     target: float  # the ratio app/baseline wanted at least
     note: str = ""
+    rounds: int = 1  # figures are medians over this many runs, taken in turn with other scales
+
+    @classmethod
+    def combined(cls, runs: list[Row]) -> Row:
+        """The median of a workload's rounds at one scale (the note of the last round)."""
+        last = runs[-1]
+        return cls(
+            last.workload,
+            last.scale,
+            Measure.median([r.app for r in runs]),
+            Measure.median([r.baseline for r in runs]),
+            last.target,
+            last.note,
+            rounds=len(runs),
+        )
 
     @property
     def ratio(self) -> float:

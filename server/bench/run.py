@@ -1,15 +1,18 @@
 """``make bench``: measure each workload side by side with its physical baseline.
 
-    python -m server.bench.run [--scales 1 10] [--seconds 6] [--clients 64] [--workers 2]
-                               [--stream-rows 1000000] [--profile]
+    python -m server.bench.run [--scales 1 10] [--seconds 6] [--rounds 3] [--clients 64]
+                               [--workers 2] [--stream-rows 1000000] [--profile]
+                               [--only cast pages api stream]
 
 1. Starts a private PostgreSQL under ``var/bench/pg`` (server.pg, *fast* settings: fsync,
    synchronous_commit and full_page_writes off; pg_stat_statements preloaded), makes one
    database per scale and generates it (``server.bench.generate``).
-2. Per scale, serves the app (``server.asgi:app`` with MOOT_ENV=production, the rate limit off,
-   through :mod:`server.bench.apps` when a measured feature is not wired in yet) and the
-   baseline app (:mod:`server.bench.baseline_app`), each in ``--workers`` uvicorn processes on
-   127.0.0.1, and drives them with wrk (``bench/wrk/requests.lua``) from another process.
+2. Per scale, serves the app (``server.asgi:app`` with MOOT_ENV=production, the rate limit off)
+   and the baseline app (:mod:`server.bench.baseline_app`), each in ``--workers`` uvicorn
+   processes on 127.0.0.1, all scales at once, and drives them with wrk
+   (``bench/wrk/requests.lua``) from another process. Each round measures every workload at
+   every scale in turn; the figures are medians over ``--rounds`` rounds, and beside throughput
+   each records the CPU the server and PostgreSQL used per request (read from /proc).
 3. Workloads: (1) castBallot with bearer tokens vs an asyncpg INSERT … ON CONFLICT loop, both at
    ``--clients`` concurrency; (2) the idea page and the call's list (page and htmx fragment) vs
    the same templates over bare asyncpg; (3) the public list query through Strawberry vs
@@ -27,6 +30,7 @@ import asyncio
 import shutil
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from server import migrate
@@ -48,11 +52,14 @@ class Harness(Workloads):
         self.args = args
         self.root = Path(args.root).resolve()
         self.work = Path(tempfile.mkdtemp(prefix="moot-bench-"))
+        self.slugs = {}
+        self.runs = {}
         self.results = Results(
             machine={},
             config={
                 "scales": " and ".join(f"{s:g}" for s in args.scales),
                 "seconds per run": args.seconds,
+                "rounds": f"{args.rounds} (figures are medians; the scales are measured in turn)",
                 "cast clients": args.clients,
                 "page/API clients": args.page_clients,
                 "uvicorn workers per app": args.workers,
@@ -85,63 +92,82 @@ class Harness(Workloads):
                     f"scale {scale:g}: {sum(done.rows.values()):,} rows generated in "
                     f"{done.seconds:.1f} s"
                 )
-            largest = max(self.args.scales)
-            for scale in self.args.scales:
-                self.measure_scale(scale, urls[scale], stream=scale == largest)
+            self.measure(urls)
         return self.results
 
-    def start_servers(self, url: str) -> tuple[Server, Server]:
-        from server.bench import apps
-
-        features = apps.features(self.settings(url))
-        native = all(features.values())
-        for feature, ok in features.items():
-            if not ok:
-                note = (
-                    f"{feature}: not wired into the app yet; measured through the stand-in in "
-                    "server/bench/apps.py (same service code, no GraphQL layer)"
-                    if feature == "castBallot mutation"
-                    else f"{feature}: not wired into the app yet; mounted by server/bench/apps.py"
-                )
-                if note not in self.results.notes:
-                    self.results.notes.append(note)
-        self.cast_native = features["castBallot mutation"]
-        factory = "server.asgi:app" if native else "server.bench.apps:moot_app"
+    def stage(self, index: int, scale: float, url: str) -> Stage:
+        """One scale's fixtures and servers (ports by index, so all scales serve at once)."""
+        dsn = gen.raw_dsn(url)
+        cast = asyncio.run(self.cast_fixtures(url, scale))
+        pages = asyncio.run(self.page_fixtures(dsn, scale))
+        api = self.api_fixtures(scale, pages)
         env = self.env(url)
-        app = Server("app", factory, APP_PORT, env, self.args.workers)
-        baseline = Server(
-            "baseline", "server.bench.baseline_app:create", BASELINE_PORT, env, self.args.workers
+        app = Server(
+            f"app-{tag(scale)}", "server.asgi:app", APP_PORT + 2 * index, env, self.args.workers
         )
+        baseline = Server(
+            f"baseline-{tag(scale)}",
+            "server.bench.baseline_app:create",
+            BASELINE_PORT + 2 * index,
+            env,
+            self.args.workers,
+        )
+        stage = Stage(scale, url, dsn, app, baseline, cast, pages, api)
         try:
             app.wait_ready()
             baseline.wait_ready()
         except Exception:
-            app.stop()
-            baseline.stop()
+            stage.stop()
             raise
-        return app, baseline
+        return stage
 
-    def measure_scale(self, scale: float, url: str, *, stream: bool) -> None:
-        dsn = gen.raw_dsn(url)
-        cast_lines, people_file, cast_ballots = asyncio.run(self.cast_fixtures(url, scale))
-        page_lines = asyncio.run(self.page_fixtures(dsn, scale))
-        app, baseline = self.start_servers(url)
+    def measure(self, urls: dict[float, str]) -> None:
+        """Every scale's servers run side by side, and each round measures the scales in turn
+        (the first one alternating): background load on a shared machine then falls on all
+        scales alike, instead of on whichever ran while it lasted. Figures are medians."""
+        stages: list[Stage] = []
+        only = set(self.args.only)
         try:
-            only = set(self.args.only)
-            if "cast" in only:
-                self.workload_cast(scale, app, dsn, cast_lines, people_file, cast_ballots)
-            if "pages" in only or "api" in only:
-                # workload 3 queries the calls that workload 2's fixtures found
-                self.workload_pages(scale, app, baseline, page_lines, run="pages" in only)
-            if "api" in only:
-                self.workload_api(scale, app, baseline, dsn)
-            if self.args.profile and scale == min(self.args.scales):
-                self.profiles(app, cast_lines, page_lines)
-            if stream and self.args.stream_rows and "stream" in only:
-                self.workload_stream(app, url, dsn)
+            for index, scale in enumerate(self.args.scales):
+                stages.append(self.stage(index, scale, urls[scale]))
+            for n in range(self.args.rounds):
+                log(f"round {n + 1} of {self.args.rounds}")
+                for st in stages if n % 2 == 0 else stages[::-1]:
+                    if "cast" in only:
+                        self.workload_cast(st.scale, st.app, st.dsn, *st.cast)
+                    if "pages" in only:
+                        self.workload_pages(st.scale, st.app, st.baseline, st.pages)
+                    if "api" in only:
+                        self.workload_api(st.scale, st.app, st.baseline, st.api)
+            for st in stages:
+                if "api" in only:
+                    self.statements_per_request(st.scale, st.app, st.baseline, st.dsn)
+            if self.args.profile:
+                first = stages[0]
+                self.profiles(first.app, first.cast[0], first.pages)
+            largest = stages[-1] if stages else None
+            if largest is not None and self.args.stream_rows and "stream" in only:
+                self.workload_stream(largest.app, largest.url, largest.dsn)
         finally:
-            app.stop()
-            baseline.stop()
+            for st in stages:
+                st.stop()
+        self.combine()
+
+
+@dataclass
+class Stage:
+    scale: float
+    url: str
+    dsn: str
+    app: Server
+    baseline: Server
+    cast: tuple[Path, Path, tuple[int, int]]  # request lines, the baseline's people, ballots
+    pages: dict[str, Path]
+    api: Path
+
+    def stop(self) -> None:
+        self.app.stop()
+        self.baseline.stop()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -154,6 +180,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stream-rows", type=int, default=1_000_000)
     parser.add_argument("--root", default=str(PROJECT_ROOT / "var" / "bench"))
     parser.add_argument("--out", default=str(PROJECT_ROOT / "bench" / "results"))
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="runs of each workload per scale (medians)"
+    )
     parser.add_argument("--profile", action="store_true", help="py-spy profiles of 1 and 2")
     parser.add_argument(
         "--only",

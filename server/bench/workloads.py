@@ -67,8 +67,15 @@ class Workloads:
     root: Path
     work: Path
     results: Results
-    cast_native: bool  # castBallot is wired into the app (else measured through the stand-in)
-    slugs: list[str]  # the generated calls, found by workload 2 for workload 3
+    slugs: dict[float, list[str]]  # per scale, the generated calls, found by workload 2's fixtures
+    runs: dict[tuple[str, float], list[Row]]  # each round's figures, before their medians
+
+    def record(self, row: Row) -> None:
+        self.runs.setdefault((row.workload, row.scale), []).append(row)
+
+    def combine(self) -> None:
+        """The results' rows: per workload and scale, the median of its rounds."""
+        self.results.rows = [Row.combined(runs) for runs in self.runs.values()]
 
     def env(self, url: str) -> dict[str, str]:
         env = {
@@ -133,25 +140,22 @@ class Workloads:
             lines.append(("POST", "/graphql", headers, json.dumps(body, separators=(",", ":"))))
             base_choices = sorted({base_options[i % 5], base_options[(i * 3 + 1) % 5]})
             baseline_people.append(f"{person_id}\t{persona_id}\t{json.dumps(base_choices)}")
-        shim = [(m, "/bench/cast-ballot", h, b) for m, _, h, b in lines]
         tagname = tag(scale)
-        write_lines(self.work / f"cast-gql-{tagname}.txt", lines)
-        write_lines(self.work / f"cast-shim-{tagname}.txt", shim)
         people_file = self.work / f"people-{tagname}.txt"
         people_file.write_text("\n".join(baseline_people) + "\n")
-        return self.work / f"cast-{{}}-{tagname}.txt", people_file, (app_ballot, base_ballot)
+        cast_lines = write_lines(self.work / f"cast-{tagname}.txt", lines)
+        return cast_lines, people_file, (app_ballot, base_ballot)
 
     def workload_cast(
         self,
         scale: float,
         app: Server,
         dsn: str,
-        lines_pattern: Path,
+        lines: Path,
         people_file: Path,
         ballots: tuple[int, int],
     ) -> None:
-        lines = Path(str(lines_pattern).format("gql" if self.cast_native else "shim"))
-        log(f"scale {scale:g}: casting ({'GraphQL' if self.cast_native else 'stand-in'})")
+        log(f"scale {scale:g}: casting")
         app_data = self.load(app, lines, self.args.clients)
         base_data = self.measured(
             None,  # the baseline's server is PostgreSQL alone
@@ -171,9 +175,7 @@ class Workloads:
             f"{counts['ballots']:,} ballots recorded, {counts['changes']:,} changes "
             f"(tokens cycle over {TOKENS:,} people)"
         )
-        if not self.cast_native:
-            note += "; via the stand-in route, not GraphQL"
-        self.results.rows.append(
+        self.record(
             Row(
                 "1. cast ballot",
                 scale,
@@ -219,16 +221,15 @@ class Workloads:
         }
 
     def workload_pages(
-        self, scale: float, app: Server, baseline: Server, lines: dict[str, Path], *, run: bool
+        self, scale: float, app: Server, baseline: Server, lines: dict[str, Path]
     ) -> None:
-        self.slugs = str(lines["_slugs"]).split(",")
         for name, path in lines.items():
-            if name.startswith("_") or not run:
+            if name.startswith("_"):
                 continue
             log(f"scale {scale:g}: {name}")
             a = self.load(app, path)
             b = self.load(baseline, path)
-            self.results.rows.append(
+            self.record(
                 Row(
                     f"2. {name}",
                     scale,
@@ -240,24 +241,28 @@ class Workloads:
 
     # -- workload 3 --
 
-    def workload_api(self, scale: float, app: Server, baseline: Server, dsn: str) -> None:
-        def body(slug: str, first: int) -> str:
-            return json.dumps(
-                {"query": LIST_QUERY, "variables": {"slug": slug, "first": first}},
-                separators=(",", ":"),
-            )
+    @staticmethod
+    def _list_body(slug: str, first: int) -> str:
+        return json.dumps(
+            {"query": LIST_QUERY, "variables": {"slug": slug, "first": first}},
+            separators=(",", ":"),
+        )
 
-        path = write_lines(
+    def api_fixtures(self, scale: float, lines: dict[str, Path]) -> Path:
+        self.slugs[scale] = str(lines["_slugs"]).split(",")
+        return write_lines(
             self.work / f"api-{tag(scale)}.txt",
             [
-                ("POST", "/graphql", "Content-Type: application/json", body(s, 50))
-                for s in self.slugs
+                ("POST", "/graphql", "Content-Type: application/json", self._list_body(s, 50))
+                for s in self.slugs[scale]
             ],
         )
+
+    def workload_api(self, scale: float, app: Server, baseline: Server, path: Path) -> None:
         log(f"scale {scale:g}: GraphQL list query")
         a = self.load(app, path)
         b = self.load(baseline, path)
-        self.results.rows.append(
+        self.record(
             Row(
                 "3. GraphQL call → ideas(first: 50)",
                 scale,
@@ -266,6 +271,9 @@ class Workloads:
                 0.4,
             )
         )
+
+    def statements_per_request(self, scale: float, app: Server, baseline: Server, dsn: str) -> None:
+        """Workload 3's SQL statements per request, for first: 10 and first: 50."""
         for server in (app, baseline):
             for first in (10, 50):
 
@@ -273,7 +281,7 @@ class Workloads:
                     async with httpx.AsyncClient() as client:
                         response = await client.post(
                             server.base + "/graphql",
-                            content=body(self.slugs[0], first),
+                            content=self._list_body(self.slugs[scale][0], first),
                             headers={"content-type": "application/json"},
                         )
                         data = response.json()
@@ -340,7 +348,7 @@ class Workloads:
         growth = {p: peak[p] - before[p] for p in workers}
         worst = max(growth, key=lambda p: growth[p]) if growth else None
         app_rate = got["bytes"] / 1e6 / got["seconds"] if got["status"] == 200 else 0.0
-        self.results.rows.append(
+        self.record(
             Row(
                 "4. cast_ballots.csv stream",
                 max(self.args.scales),
@@ -361,14 +369,13 @@ class Workloads:
 
     # -- profiles --
 
-    def profiles(self, app: Server, cast_pattern: Path, pages: dict[str, Path]) -> None:
+    def profiles(self, app: Server, cast_lines: Path, pages: dict[str, Path]) -> None:
         workers = app.workers()
         if not workers:
             return
         out = Path(self.args.out)
         out.mkdir(parents=True, exist_ok=True)
         seconds = min(self.args.seconds, 5)
-        cast_lines = Path(str(cast_pattern).format("gql" if self.cast_native else "shim"))
         for name, lines, clients in (
             ("cast", cast_lines, self.args.clients),
             ("idea-page", pages["idea page"], self.args.page_clients),

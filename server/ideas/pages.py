@@ -4,6 +4,8 @@ editing live in :mod:`server.ideas.form_pages`."""
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +34,27 @@ def is_fragment(request: Request) -> bool:
     return request.headers.get("HX-Request") == "true" and not request.headers.get(
         "HX-History-Restore-Request"
     )
+
+
+# The filter form's choices (tags and areas in use) change only when ideas are published or
+# hidden, while reading them grows with the call: each process reuses a call's choices for a
+# little while, so a new tag can take up to this long to appear in the form.
+FILTER_CHOICES_SECONDS = 30.0
+_FILTER_CHOICES_KEPT = 256  # calls
+_filter_choices_seen: OrderedDict[int, tuple[float, dict[str, list[str]]]] = OrderedDict()
+
+
+async def _filter_choices(session: AsyncSession, call_id: int) -> dict[str, list[str]]:
+    moment = time.monotonic()
+    seen = _filter_choices_seen.get(call_id)
+    if seen is not None and moment - seen[0] < FILTER_CHOICES_SECONDS:
+        return seen[1]
+    options = await listing.filter_options(session, call_id)
+    _filter_choices_seen[call_id] = (moment, options)
+    _filter_choices_seen.move_to_end(call_id)
+    while len(_filter_choices_seen) > _FILTER_CHOICES_KEPT:
+        _filter_choices_seen.popitem(last=False)
+    return options
 
 
 def _cards_context(cards: listing.Cards) -> dict[str, Any]:
@@ -84,7 +107,7 @@ async def list_page(request: Request) -> Response:
         cards = await listing.list_cards(session, call.id, q, after=after)
         # The filter form's choices read every listed idea of the call (an index-only scan, but
         # one that grows with the call): only the full page shows them.
-        options = {} if fragment else await listing.filter_options(session, call.id)
+        options = {} if fragment else await _filter_choices(session, call.id)
         phases = await calls.phases_of(session, call.id)
     context = {
         "call": call,

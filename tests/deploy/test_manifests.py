@@ -639,3 +639,12 @@ def test_shell_scripts_are_posix_sh() -> None:
         text = (DEPLOY / script).read_text()
         assert text.startswith("#!/bin/sh\n"), script
         assert "[[" not in text and "function " not in text, f"{script}: bashism"
+
+
+def test_the_benchmark_gives_postgresql_the_deployed_memory(production: list[Obj]) -> None:
+    """make bench runs PostgreSQL with the production Cluster's memory settings."""
+    from server.bench.database import PRODUCTION_PARAMETERS
+
+    parameters = one(production, "Cluster", "moot-db")["spec"]["postgresql"]["parameters"]
+    for name, value in PRODUCTION_PARAMETERS.items():
+        assert parameters[name] == value, name

@@ -320,3 +320,30 @@ async def test_pages_cost_the_same_statements_however_much_they_show(
         assert len(one) == len(page)
     call_page = [s for s in await sent(f"/calls/{big.slug}") if "FROM phases" in s]
     assert len(call_page) == len(set(call_page)), "the same phases read twice"
+
+
+async def test_filter_choices_are_reused_for_a_short_while(
+    client: httpx.AsyncClient, session: AsyncSession, monkeypatch: Any
+) -> None:
+    """The list's tag choices are read once per call per FILTER_CHOICES_SECONDS in a process:
+    a new tag appears once that time has passed."""
+    from server.ideas import pages
+
+    call = await make_call(session)
+    persona = await make_persona(session)
+
+    async def post(tag: str) -> None:
+        await service.create_idea(
+            session, call, persona, title=f"About {tag}", body="", now=now(), tags=[tag]
+        )
+
+    await post("parks")
+    first = (await client.get(f"/calls/{call.slug}/ideas")).text
+    assert '<option value="parks">parks</option>' in first
+    await post("buses")
+    again = (await client.get(f"/calls/{call.slug}/ideas")).text
+    assert "About buses" in again  # the list itself is never stale
+    assert '<option value="buses">buses</option>' not in again
+    monkeypatch.setattr(pages, "FILTER_CHOICES_SECONDS", 0.0)
+    later = (await client.get(f"/calls/{call.slug}/ideas")).text
+    assert '<option value="buses">buses</option>' in later
