@@ -9,7 +9,8 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import Integer, any_, bindparam, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.comments import service
@@ -63,6 +64,13 @@ async def viewer_for(session: AsyncSession, account: Account | None) -> Viewer:
     )
 
 
+# Built once (each page view needs both): one array parameter, whatever the number of ids.
+_PARENT_AUTHORS = select(Comment.id, Comment.author_persona_id).where(
+    Comment.id == any_(bindparam("ids", type_=ARRAY(Integer)))
+)
+_AUTHORS = select(Persona).where(Persona.id == any_(bindparam("ids", type_=ARRAY(Integer))))
+
+
 async def entry_tree(
     session: AsyncSession, comments: Sequence[Comment], viewer: Viewer, moment: dt.datetime
 ) -> tuple[list[Entry], dict[int, Entry]]:
@@ -72,12 +80,10 @@ async def entry_tree(
     wanted = {c.id for c in comments}
     parent_authors: dict[int, int] = {}
     if parents:
-        rows = await session.execute(
-            select(Comment.id, Comment.author_persona_id).where(Comment.id.in_(parents))
-        )
+        rows = await session.execute(_PARENT_AUTHORS, {"ids": parents})
         parent_authors = {cid: pid for cid, pid in rows}
         ids |= set(parent_authors.values())
-    authors = {p.id: p for p in await session.scalars(select(Persona).where(Persona.id.in_(ids)))}
+    authors = {p.id: p for p in await session.scalars(_AUTHORS, {"ids": list(ids)})}
     roots: list[Entry] = []
     by_id: dict[int, Entry] = {}
     for c in comments:
