@@ -25,6 +25,7 @@ from server.bench.database import (
     make_ballot,
     make_tokens,
     published_casts,
+    settle,
 )
 from server.bench.gql_baseline import global_id
 from server.bench.processes import (
@@ -171,6 +172,7 @@ class Workloads:
             ),
         )
         counts = asyncio.run(cast_counts(dsn, ballots[0]))
+        asyncio.run(settle(dsn))
         note = (
             f"{counts['ballots']:,} ballots recorded, {counts['changes']:,} changes "
             f"(tokens cycle over {TOKENS:,} people)"
