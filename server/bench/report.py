@@ -188,6 +188,9 @@ def markdown(results: Results) -> str:
             f"| {r.ratio:.2f} (≥ {r.target:g}){flag} | {lat(r.app)} | {lat(r.baseline)} "
             f"| {_fmt(r.app.cpu_ms, 2)} / {_fmt(r.baseline.cpu_ms, 2)} |"
         )
+    noted = [r for r in results.rows if r.note]
+    if noted:
+        lines += [""] + [f"- {r.workload}, scale {r.scale:g}: {r.note}." for r in noted]
     scaling = results.scaling()
     if scaling:
         lines += [

@@ -161,7 +161,8 @@ class Stage:
     dsn: str
     app: Server
     baseline: Server
-    cast: tuple[Path, Path, tuple[int, int]]  # request lines, the baseline's people, ballots
+    # request lines, the baseline's people, the two ballots, the floor's request lines
+    cast: tuple[Path, Path, tuple[int, int], Path]
     pages: dict[str, Path]
     api: Path
 

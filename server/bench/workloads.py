@@ -49,6 +49,7 @@ LIST_QUERY = (
     "{ totalCount pageInfo { hasNextPage endCursor } edges { node { id title endorsementCount "
     "commentCount outcome { status } } } } } }"
 )
+FLOOR_QUERY = json.dumps({"query": "{ __typename }"})
 CAST_MUTATION = (
     "mutation Cast($ballotId: ID!, $personaId: ID!, $choices: JSON!) { castBallot(ballotId: "
     "$ballotId, personaId: $personaId, choices: $choices) { myVote { changes } errors { message "
@@ -118,7 +119,9 @@ class Workloads:
 
     # -- workload 1 --
 
-    async def cast_fixtures(self, url: str, scale: float) -> tuple[Path, Path, tuple[int, int]]:
+    async def cast_fixtures(
+        self, url: str, scale: float
+    ) -> tuple[Path, Path, tuple[int, int], Path]:
         dsn = gen.raw_dsn(url)
         conn = await asyncpg.connect(dsn)
         try:
@@ -128,6 +131,7 @@ class Workloads:
             await conn.close()
         people = await make_tokens(url, self.settings(url), TOKENS)
         lines = []
+        floor = []
         baseline_people = []
         for i, (_, person_id, persona_id, token) in enumerate(people):
             choices = sorted({app_options[i % 5], app_options[(i * 3 + 1) % 5]})
@@ -139,13 +143,15 @@ class Workloads:
             body = {"query": CAST_MUTATION, "variables": variables}
             headers = f"Authorization: Bearer {token}|Content-Type: application/json"
             lines.append(("POST", "/graphql", headers, json.dumps(body, separators=(",", ":"))))
+            floor.append(("POST", "/graphql", headers, FLOOR_QUERY))
             base_choices = sorted({base_options[i % 5], base_options[(i * 3 + 1) % 5]})
             baseline_people.append(f"{person_id}\t{persona_id}\t{json.dumps(base_choices)}")
         tagname = tag(scale)
         people_file = self.work / f"people-{tagname}.txt"
         people_file.write_text("\n".join(baseline_people) + "\n")
         cast_lines = write_lines(self.work / f"cast-{tagname}.txt", lines)
-        return cast_lines, people_file, (app_ballot, base_ballot)
+        floor_lines = write_lines(self.work / f"floor-{tagname}.txt", floor)
+        return cast_lines, people_file, (app_ballot, base_ballot), floor_lines
 
     def workload_cast(
         self,
@@ -155,9 +161,13 @@ class Workloads:
         lines: Path,
         people_file: Path,
         ballots: tuple[int, int],
+        floor_lines: Path,
     ) -> None:
         log(f"scale {scale:g}: casting")
         app_data = self.load(app, lines, self.args.clients)
+        # What the same endpoint costs with nothing to do but check the token: the ceiling the
+        # HTTP, GraphQL and authentication layers alone put on casting, on this machine.
+        floor = Measure.from_load(self.load(app, floor_lines, self.args.clients), "req/s")
         base_data = self.measured(
             None,  # the baseline's server is PostgreSQL alone
             lambda: load_tool(
@@ -175,7 +185,9 @@ class Workloads:
         asyncio.run(settle(dsn))
         note = (
             f"{counts['ballots']:,} ballots recorded, {counts['changes']:,} changes "
-            f"(tokens cycle over {TOKENS:,} people)"
+            f"(tokens cycle over {TOKENS:,} people); floor, an authenticated "
+            f"`{{ __typename }}` on the same endpoint: {floor.rate:,.0f} req/s, p99 "
+            f"{floor.p99_ms or 0:,.0f} ms, {floor.cpu_ms or 0:.2f} ms server CPU per request"
         )
         self.record(
             Row(

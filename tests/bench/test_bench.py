@@ -83,7 +83,14 @@ def _fake() -> Results:
     slower = {**load, "mean_us": 9900.0, "server_cpu_s": 1.5}
     results = Results(machine={"cpu": "Test CPU", "cores": 2}, config={"seconds per run": 6})
     results.rows = [
-        Row("1. cast", 1, Measure.from_load(load, "ballots/s"), Measure(200, "ballots/s"), 0.5),
+        Row(
+            "1. cast",
+            1,
+            Measure.from_load(load, "ballots/s"),
+            Measure(200, "ballots/s"),
+            0.5,
+            note="a made-up floor",
+        ),
         Row("1. cast", 10, Measure.from_load(slower, "ballots/s"), Measure(100, "ballots/s"), 0.5),
     ]
     results.statements = [
@@ -108,6 +115,7 @@ def test_report_writes_table_and_json(tmp_path: Path) -> None:
     assert "| 1. cast | 1 | 100.0 ballots/s |" in text
     assert "| 2.00 / – |" in text  # CPU per request: the app's, none given for the baseline
     assert "Test CPU" in text and "made-up numbers" in text
+    assert "- 1. cast, scale 1: a made-up floor." in text
 
 
 def test_profile_summary(tmp_path: Path) -> None:
