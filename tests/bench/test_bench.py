@@ -139,3 +139,14 @@ async def test_server_cpu_counts_a_busy_process_and_postgresql(
             pass
     assert into["server_cpu_s"] >= 0.2
     assert postgres_cpu_seconds() > 0
+
+
+def test_rounds_combine_into_medians() -> None:
+    def run(rate: float, cpu: float, note: str) -> Row:
+        app = Measure(rate, "req/s", p99_ms=1000 / rate, count=10, bad=1, cpu_ms=cpu)
+        return Row("2. page", 1, app, Measure(2 * rate, "req/s", count=20), 0.5, note)
+
+    row = Row.combined([run(100, 9.0, "first"), run(300, 3.0, "second"), run(200, 5.0, "last")])
+    assert row.app.rate == 200 and row.baseline.rate == 400
+    assert row.app.cpu_ms == 5.0 and row.app.p99_ms == pytest.approx(5.0)
+    assert (row.app.count, row.app.bad, row.rounds, row.note) == (30, 3, 3, "last")
