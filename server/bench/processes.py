@@ -173,7 +173,7 @@ def server_cpu(pids: list[int], into: dict[str, Any]) -> Iterator[None]:
 # --- load ------------------------------------------------------------------------------------
 
 
-def _bench_json(output: str) -> dict[str, Any]:
+def bench_json(output: str) -> dict[str, Any]:
     for line in output.splitlines():
         if line.startswith("BENCH_JSON "):
             data: dict[str, Any] = json.loads(line.removeprefix("BENCH_JSON "))
@@ -206,7 +206,7 @@ def wrk(
     )
     if result.stderr.strip():
         log("wrk: " + result.stderr.strip().splitlines()[0])
-    return _bench_json(result.stdout)
+    return bench_json(result.stdout)
 
 
 def load_tool(*args: str, timeout: float = 600) -> dict[str, Any]:
@@ -220,7 +220,7 @@ def load_tool(*args: str, timeout: float = 600) -> dict[str, Any]:
     )
     if result.returncode != 0:
         raise RuntimeError(result.stderr[-3000:])
-    return _bench_json(result.stdout)
+    return bench_json(result.stdout)
 
 
 def profile(pid: int, seconds: float, out: Path) -> subprocess.Popen[bytes] | None:

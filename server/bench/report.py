@@ -108,6 +108,7 @@ class Results:
     rows: list[Row] = field(default_factory=list)
     statements: list[dict[str, Any]] = field(default_factory=list)
     streaming: dict[str, Any] = field(default_factory=dict)
+    live: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def scaling(self) -> list[dict[str, Any]]:
@@ -151,6 +152,7 @@ class Results:
             "scaling": self.scaling(),
             "statements": self.statements,
             "streaming": self.streaming,
+            "live": self.live,
             "notes": self.notes,
         }
 
@@ -235,6 +237,16 @@ def markdown(results: Results) -> str:
             f"Streaming {s.get('rows', 0):,} cast ballots as CSV ({_fmt(s.get('mb'))} MB): server "
             f"memory growth {_fmt(s.get('rss_growth_mb'))} MB (RSS {_fmt(s.get('rss_before_mb'))} "
             f"→ peak {_fmt(s.get('rss_peak_mb'))} MB; target < 50 MB).",
+        ]
+    if results.live:
+        v = results.live
+        lines += [
+            "",
+            f"Live comment streams (server-sent events, open idea pages) held by one app: "
+            f"{v['opened']:,} of {v['connections']:,} opened ({v['refused']:,} refused) in "
+            f"{_fmt(v['connect_seconds'], 2)} s; the workers' memory "
+            f"{_fmt(v['rss_before_mb'])} → {_fmt(v['rss_held_mb'])} MB, about "
+            f"{_fmt(v['kb_per_connection'])} KB per open page.",
         ]
     if results.notes:
         lines += ["", "Notes:", ""] + [f"- {n}" for n in results.notes]

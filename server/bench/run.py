@@ -44,7 +44,7 @@ from server.settings import PROJECT_ROOT
 
 APP_PORT = 8181
 BASELINE_PORT = 8182
-WORKLOADS = ("cast", "pages", "api", "stream")
+WORKLOADS = ("cast", "pages", "api", "stream", "live")
 
 
 class Harness(Workloads):
@@ -148,6 +148,8 @@ class Harness(Workloads):
             largest = stages[-1] if stages else None
             if largest is not None and self.args.stream_rows and "stream" in only:
                 self.workload_stream(largest.app, largest.url, largest.dsn)
+            if largest is not None and self.args.live_connections and "live" in only:
+                self.workload_live(largest.app, largest.pages)
         finally:
             for st in stages:
                 st.stop()
@@ -179,6 +181,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--page-clients", type=int, default=32, help="pages and API")
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per app")
     parser.add_argument("--stream-rows", type=int, default=1_000_000)
+    parser.add_argument(
+        "--live-connections", type=int, default=1000, help="open idea pages held at once"
+    )
     parser.add_argument("--root", default=str(PROJECT_ROOT / "var" / "bench"))
     parser.add_argument("--out", default=str(PROJECT_ROOT / "bench" / "results"))
     parser.add_argument(

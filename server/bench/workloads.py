@@ -9,6 +9,8 @@ import argparse
 import asyncio
 import json
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -30,6 +32,7 @@ from server.bench.database import (
 from server.bench.gql_baseline import global_id
 from server.bench.processes import (
     Server,
+    bench_json,
     load_tool,
     log,
     profile,
@@ -379,6 +382,45 @@ class Workloads:
             "rss_peak_mb": peak.get(worst, 0.0) if worst else None,
             "rss_growth_mb": growth.get(worst, 0.0) if worst else None,
             "met": bool(worst is not None and growth[worst] < 50),
+        }
+
+    # -- live updates --
+
+    def workload_live(self, app: Server, pages: dict[str, Path]) -> None:
+        """How many open idea pages (server-sent event streams) one app holds, and the memory
+        they take: what sizes a pod for the evening a popular idea is discussed."""
+        first = pages["idea page"].read_text().split("\t")[1]  # /ideas/<id>
+        url = f"{app.base}{first}/comments/stream"
+        n = self.args.live_connections
+        log(f"holding {n:,} live comment streams")
+        workers = app.workers()
+        before = sum(rss_mb(p) for p in workers)
+        tool = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [
+                *(sys.executable, "-m", "server.bench.load", "hold-streams", url),
+                *("--connections", str(n), "--seconds", "3"),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=PROJECT_ROOT,
+        )
+        assert tool.stdout is not None
+        ready = tool.stdout.readline().strip() == "READY"
+        time.sleep(1)  # the workers settle after accepting the last stream
+        held = sum(rss_mb(p) for p in workers)
+        out, _ = tool.communicate(timeout=300)
+        if not ready or tool.returncode != 0:
+            raise RuntimeError(f"hold-streams failed: {out[-2000:]}")
+        data = bench_json(out)
+        growth = held - before
+        self.results.live = {
+            "connections": n,
+            "opened": data["opened"],
+            "refused": data["refused"],
+            "connect_seconds": data["connect_seconds"],
+            "rss_before_mb": before,
+            "rss_held_mb": held,
+            "kb_per_connection": growth * 1024 / data["opened"] if data["opened"] else None,
         }
 
     # -- profiles --

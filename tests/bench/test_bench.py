@@ -97,6 +97,15 @@ def _fake() -> Results:
         {"server": "app", "scale": 1, "first": 10, "statements": 6.0, "queries": 4.0}
     ]
     results.streaming = {"rows": 10, "mb": 1.0, "rss_growth_mb": 1.0}
+    results.live = {
+        "connections": 100,
+        "opened": 99,
+        "refused": 1,
+        "connect_seconds": 0.5,
+        "rss_before_mb": 200.0,
+        "rss_held_mb": 210.0,
+        "kb_per_connection": 103.4,
+    }
     results.notes = ["made-up numbers"]
     return results
 
@@ -116,6 +125,7 @@ def test_report_writes_table_and_json(tmp_path: Path) -> None:
     assert "| 2.00 / – |" in text  # CPU per request: the app's, none given for the baseline
     assert "Test CPU" in text and "made-up numbers" in text
     assert "- 1. cast, scale 1: a made-up floor." in text
+    assert "99 of 100 opened (1 refused)" in text and "about 103.4 KB per open page" in text
 
 
 def test_profile_summary(tmp_path: Path) -> None:
