@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,10 +69,6 @@ class Rules:
     costs: Mapping[int, int | None]  # option number -> cost (budgeting), for every option
     max_choices: int | None = None
     budget: int | None = None
-
-    @classmethod
-    def of(cls, ballot: Ballot, options: Sequence[BallotOption]) -> Rules:
-        return cls(ballot.kind, {o.id: o.cost for o in options}, ballot.max_choices, ballot.budget)
 
 
 @dataclass(frozen=True)
