@@ -46,6 +46,22 @@ class Pair:
     token: str
 
 
+async def _token(db: Database, keys: Keys) -> str:
+    """A new account's token, committed."""
+    async with db.session() as s, s.begin():
+        account = await make_account(s)
+        _, token = await tokens.create_token(
+            s,
+            keys,
+            account,
+            name="replica test",
+            scopes=["read", "participate"],
+            expires_in=dt.timedelta(days=1),
+            now=now(),
+        )
+    return token
+
+
 @pytest.fixture
 async def pair(pg_server: Server, template_url: str, tmp_path: Path) -> AsyncIterator[Pair]:
     del template_url  # the migrated template the primary is made from
@@ -59,17 +75,7 @@ async def pair(pg_server: Server, template_url: str, tmp_path: Path) -> AsyncIte
         environment="test",
     )
     db = Database(create_engine(primary_url, pool_size=1))
-    async with db.session() as s, s.begin():
-        account = await make_account(s)
-        _, token = await tokens.create_token(
-            s,
-            Keys.load(settings),
-            account,
-            name="replica test",
-            scopes=["read", "participate"],
-            expires_in=dt.timedelta(days=1),
-            now=now(),
-        )
+    token = await _token(db, Keys.load(settings))
     await db.dispose()
     await pg_server.admin(f'CREATE DATABASE "{standby_name}" TEMPLATE "{primary_name}"')
     await pg_server.admin(f'ALTER DATABASE "{standby_name}" SET default_transaction_read_only = on')
@@ -120,17 +126,7 @@ async def test_without_a_read_url_queries_read_the_primary(
     live_db: Database, settings: Settings
 ) -> None:
     app = create_app(settings, db=live_db)
-    async with live_db.session() as s, s.begin():
-        account = await make_account(s)
-        _, token = await tokens.create_token(
-            s,
-            app.state.keys,
-            account,
-            name="primary only",
-            scopes=["read", "participate"],
-            expires_in=dt.timedelta(days=1),
-            now=now(),
-        )
+    token = await _token(live_db, app.state.keys)
     transport = HTTPXAsyncTransport(
         url="http://localhost/graphql",
         headers={"Authorization": f"Bearer {token}"},
