@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
+from collections.abc import Collection, Sequence
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -15,7 +16,9 @@ from server.calls.service import CallInput, PhaseInput
 from server.ideas import service as ideas
 from server.ideas.models import Idea
 from server.identity import service as identity
+from server.identity import tokens
 from server.identity.auth import SESSION_COOKIE
+from server.identity.keys import Keys
 from server.identity.models import Account, Role
 from server.personas import service as personas
 from server.personas.models import Persona, PersonaKind
@@ -122,3 +125,27 @@ async def csrf_token(client: httpx.AsyncClient) -> str:
     match = re.search(r'name="csrf_token" value="([^"]+)"', html)
     assert match, "no CSRF token on the page"
     return match.group(1)
+
+
+async def make_token(
+    session: AsyncSession,
+    keys: Keys,
+    account: Account,
+    *,
+    scopes: Sequence[str] = ("read", "participate"),
+    expires_in: dt.timedelta = dt.timedelta(days=1),
+    at: dt.datetime | None = None,
+    allowed_scopes: Collection[str] = tokens.DEFAULT_ALLOWED_SCOPES,
+) -> str:
+    """A personal access token of ``account``, made as a resident makes one: its bearer JWT."""
+    _, jwt = await tokens.create_token(
+        session,
+        keys,
+        account,
+        name="test",
+        scopes=scopes,
+        expires_in=expires_in,
+        now=at or now(),
+        allowed_scopes=allowed_scopes,
+    )
+    return jwt

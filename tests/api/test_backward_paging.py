@@ -17,11 +17,10 @@ from server.calls.service import get_call
 from server.comments import service as comments
 from server.db import Database
 from server.ideas.models import Idea
-from server.identity import tokens
 from server.notifications import service as notifications
 from server.notifications.models import NotificationKind
 from tests.calls.test_gql import gql
-from tests.factories import make_account, make_call, make_idea, make_persona, now
+from tests.factories import make_account, make_call, make_idea, make_persona, make_token, now
 
 IDEAS = """query($slug: String!, $sort: IdeaSort, $seed: String, $first: Int, $after: String,
                  $last: Int, $before: String) {
@@ -268,15 +267,7 @@ async def test_notifications_page_the_same_both_ways(
                 s, [account.id], kind=NotificationKind.REPLY, message=f"Note {i}", link="/"
             )
             await s.flush()
-        _, jwt = await tokens.create_token(
-            s,
-            live_app.state.keys,
-            account,
-            name="t",
-            scopes=["read"],
-            expires_in=dt.timedelta(days=1),
-            now=now(),
-        )
+        jwt = await make_token(s, live_app.state.keys, account, scopes=["read"])
     pager = Pager(
         live_client,
         NOTIFICATIONS,

@@ -3,7 +3,6 @@ them; body size, batches, rate limit, timeout, suggestions and stack traces."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import time
@@ -26,9 +25,8 @@ from server.api.limits import Limits, check, measure
 from server.api.schema import schema
 from server.app import create_app
 from server.db import Database
-from server.identity import tokens
 from server.settings import Settings, SettingsError
-from tests.factories import make_account, now
+from tests.factories import make_account, make_token
 
 DEFAULTS = Settings()
 COSTLY = "openCalls(first: 100) { edges { node { events { venues { name } } } } }"
@@ -273,10 +271,7 @@ async def test_rate_limit_answers_429_with_retry_after(live_db: Database, tmp_pa
         assert (await other.post("/graphql", json={"query": "{ regions { id } }"})).is_success
         async with live_db.session() as s, s.begin():
             account = await make_account(s)
-            _, jwt = await tokens.create_token(
-                s, app.state.keys, account, name="t", scopes=["read"],
-                expires_in=dt.timedelta(days=1), now=now(),
-            )  # fmt: skip
+            jwt = await make_token(s, app.state.keys, account, scopes=["read"])
         headers = {"Authorization": f"Bearer {jwt}"}
         for _ in range(2):
             ok = await client.post(

@@ -6,7 +6,6 @@ answered, and any write routed to the copy would fail."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,11 +20,10 @@ from gql.transport.httpx import HTTPXAsyncTransport
 
 from server.app import create_app
 from server.db import Database, create_engine
-from server.identity import tokens
 from server.identity.keys import Keys
 from server.settings import Settings
 from tests.conftest import Server, _raw_dsn
-from tests.factories import make_account, now
+from tests.factories import make_account, make_token
 
 CREATE = """
 mutation Create($name: String!) {
@@ -50,15 +48,7 @@ async def _token(db: Database, keys: Keys) -> str:
     """A new account's token, committed."""
     async with db.session() as s, s.begin():
         account = await make_account(s)
-        _, token = await tokens.create_token(
-            s,
-            keys,
-            account,
-            name="replica test",
-            scopes=["read", "participate"],
-            expires_in=dt.timedelta(days=1),
-            now=now(),
-        )
+        token = await make_token(s, keys, account)
     return token
 
 

@@ -5,7 +5,6 @@ served by uvicorn on 127.0.0.1: comments posted on one server reach a subscriber
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import socket
 import threading
@@ -30,12 +29,11 @@ from websockets.typing import Subprotocol
 from server.api.view import GraphQLApp
 from server.app import create_app
 from server.db import Database, create_engine
-from server.identity import tokens
 from server.identity.models import Account
 from server.settings import Settings
 from server.votes import service as votes
 from server.votes.models import BallotKind
-from tests.factories import make_account, make_call, make_idea, make_persona, now
+from tests.factories import make_account, make_call, make_idea, make_persona, make_token, now
 from tests.votes.factories import make_ballot, make_voting_call
 from tests.votes.test_pages import voter
 
@@ -151,15 +149,7 @@ async def _write(url: str, work: Callable[[Any], Awaitable[Any]]) -> Any:
 
 
 async def _token(session: Any, app: Starlette, account: Account) -> str:
-    _, jwt = await tokens.create_token(
-        session,
-        app.state.keys,
-        account,
-        name="test",
-        scopes=["read", "participate"],
-        expires_in=dt.timedelta(days=1),
-        now=now(),
-    )
+    jwt = await make_token(session, app.state.keys, account)
     return jwt
 
 

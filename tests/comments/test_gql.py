@@ -16,8 +16,7 @@ from server.comments import service
 from server.comments.models import Comment, Stance
 from server.db import Database
 from server.ideas.models import Idea
-from server.identity import tokens
-from tests.factories import make_account, make_call, make_idea, make_persona, now
+from tests.factories import make_account, make_call, make_idea, make_persona, make_token, now
 
 POST = gql(
     """mutation($input: PostCommentInput!) {
@@ -70,10 +69,7 @@ async def _world(
         account = await make_account(s)
         persona = await make_persona(s, account, name="Jane, resident of Exeter")
         idea = await make_idea(s, await make_call(s, opens=opens))
-        _, jwt = await tokens.create_token(
-            s, app.state.keys, account, name="t", scopes=["read", "participate"],
-            expires_in=dt.timedelta(days=1), now=now(),
-        )  # fmt: skip
+        jwt = await make_token(s, app.state.keys, account)
     return {"account": account, "persona": persona, "idea": idea, "token": jwt}
 
 

@@ -16,11 +16,10 @@ from server.db import Database
 from server.demo import FUTURES
 from server.events import registrations, sessions
 from server.events.models import Registration, RegistrationStatus, Solution, VenueHost
-from server.identity import tokens
 from server.identity.models import Account
 from server.notifications.models import Notification
 from tests.events.helpers import call_with_organiser, make_event
-from tests.factories import make_account, make_idea, make_persona, now
+from tests.factories import make_account, make_idea, make_persona, make_token
 
 EVENT_QUERY = """
 query($slug: String!) { call(slug: $slug) { events {
@@ -56,15 +55,7 @@ async def api(
 
 async def _token(db: Database, app: Any, account: Account) -> str:
     async with db.session() as s, s.begin():
-        _, jwt = await tokens.create_token(
-            s,
-            app.state.keys,
-            account,
-            name="test",
-            scopes=["read", "participate"],
-            expires_in=dt.timedelta(days=1),
-            now=now(),
-        )
+        jwt = await make_token(s, app.state.keys, account)
     return jwt
 
 

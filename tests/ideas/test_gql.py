@@ -3,7 +3,6 @@ DataLoaders run on separate connections, as in production)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,9 +18,8 @@ from strawberry.relay import to_base64
 from server.db import Database
 from server.ideas import endorsements, service
 from server.ideas.models import Idea
-from server.identity import tokens
 from server.identity.models import Account
-from tests.factories import make_account, make_call, make_persona, now
+from tests.factories import make_account, make_call, make_persona, make_token, now
 from tests.ideas.helpers import closed_call
 
 IDEA_FIELDS = """
@@ -73,15 +71,7 @@ async def _resident(db: Database, app: Any) -> tuple[Account, str, str]:
     async with db.session() as s, s.begin():
         account = await make_account(s)
         persona = await make_persona(s, account, name="Kingfisher")
-        _, jwt = await tokens.create_token(
-            s,
-            app.state.keys,
-            account,
-            name="t",
-            scopes=["read", "participate"],
-            expires_in=dt.timedelta(days=1),
-            now=now(),
-        )
+        jwt = await make_token(s, app.state.keys, account)
     return account, to_base64("Persona", persona.id), jwt
 
 

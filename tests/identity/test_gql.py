@@ -18,7 +18,7 @@ from server.db import Database
 from server.identity import tokens
 from server.identity.models import Account, Role
 from server.personas.models import Persona
-from tests.factories import csrf_token, make_account, now, sign_in
+from tests.factories import csrf_token, make_account, make_token, now, sign_in
 
 VIEWER = gql(
     "query { viewer { email verified personas { displayName kind } apiTokens { name scopes } } }"
@@ -42,14 +42,12 @@ async def _token(
 ) -> tuple[int, str]:
     async with db.session() as s, s.begin():
         account = await make_account(s)
-        _, jwt = await tokens.create_token(
+        jwt = await make_token(
             s,
             app.state.keys,
             account,
-            name="test",
             scopes=scopes or ["read", "participate"],
             expires_in=expires_in,
-            now=now(),
         )
     return account.id, jwt
 
@@ -147,14 +145,8 @@ async def test_bad_tokens_get_401_with_a_stable_code(
         async with live_db.session() as s, s.begin():
             account = await s.get(Account, account_id)
             assert account is not None
-            _, jwt = await tokens.create_token(
-                s,
-                live_app.state.keys,
-                account,
-                name="old",
-                scopes=["read"],
-                expires_in=dt.timedelta(days=1),
-                now=now() - dt.timedelta(days=2),
+            jwt = await make_token(
+                s, live_app.state.keys, account, scopes=["read"], at=now() - dt.timedelta(days=2)
             )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=live_app), base_url="http://localhost"

@@ -3,7 +3,6 @@ make, API tokens and a GraphQL client."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import httpx
@@ -16,10 +15,9 @@ from server.audit.models import AuditEntry
 from server.comments.models import Comment, Stance
 from server.db import Database
 from server.ideas.models import Endorsement, Idea
-from server.identity import tokens
 from server.identity.models import Account, Role
 from server.personas.models import Persona
-from tests.factories import make_account, make_persona, now
+from tests.factories import make_account, make_persona, make_token
 
 
 async def make_comment(
@@ -60,14 +58,11 @@ async def token_for(
     """A new account (with ``role``) and a bearer token for it."""
     async with db.session() as s, s.begin():
         account = await make_account(s, role=role)
-        _, jwt = await tokens.create_token(
+        jwt = await make_token(
             s,
             app.state.keys,
             account,
-            name="test",
             scopes=scopes or ["read", "participate"],
-            expires_in=dt.timedelta(days=1),
-            now=now(),
             allowed_scopes=["read", "participate", "moderate"],
         )
     return account, jwt

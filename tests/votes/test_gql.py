@@ -4,7 +4,6 @@ published result, the caller's own vote, live tallies only when allowed, and no 
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 import httpx
@@ -17,13 +16,12 @@ from sqlalchemy import select
 from strawberry import relay
 
 from server.db import Database
-from server.identity import tokens
 from server.identity.models import Account, Role
 from server.identity.service import grant_role
 from server.personas.models import Persona
 from server.votes import service
 from server.votes.models import Ballot, BallotKind, CastBallot
-from tests.factories import make_account, make_persona, now
+from tests.factories import make_account, make_persona, make_token, now
 from tests.votes.factories import make_ballot, make_voting_call
 from tests.votes.test_pages import voter
 
@@ -44,15 +42,7 @@ def client_for(app: Any, token: str | None = None) -> Client:
 
 
 async def token_for(s: Any, app: Any, account: Account) -> str:
-    _, jwt = await tokens.create_token(
-        s,
-        app.state.keys,
-        account,
-        name="test",
-        scopes=["read", "participate"],
-        expires_in=dt.timedelta(days=1),
-        now=now(),
-    )
+    jwt = await make_token(s, app.state.keys, account)
     return jwt
 
 
