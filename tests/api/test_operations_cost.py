@@ -8,8 +8,7 @@ a batch that nothing on so small a page needs (at most one), never higher."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +26,11 @@ from graphql import (
     print_ast,
     visit,
 )
-from sqlalchemy import event
 
 from server.db import Database
 from server.settings import PROJECT_ROOT
 from tests.calls.test_gql import gql
+from tests.statements import statements_sent
 
 OPERATIONS = sorted((PROJECT_ROOT / "graphql/operations").glob("*.graphql"))
 MAX_PAGE = 100
@@ -88,21 +87,6 @@ def is_subscription(document: str) -> bool:
     )
 
 
-@contextmanager
-def counting(database: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement)
-
-    engine = database.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def _nodes(value: Any) -> int:
     """How many objects the result holds (to show the larger pages did read more)."""
     if isinstance(value, dict):
@@ -141,7 +125,7 @@ async def test_operation_costs_the_same_statements_with_larger_pages(
     counts: list[int] = []
     sizes: list[int] = []
     for document in documents:
-        with counting(demo_database) as statements:
+        with statements_sent(demo_database) as statements:
             result = await gql(demo_api, document, **variables)
         assert "errors" not in result, result.get("errors")
         counts.append(len(statements))

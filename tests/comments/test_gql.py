@@ -10,13 +10,14 @@ from typing import Any
 import httpx
 from gql import Client, GraphQLRequest, gql
 from gql.transport.httpx import HTTPXAsyncTransport
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from server.comments import service
 from server.comments.models import Comment, Stance
 from server.db import Database
 from server.ideas.models import Idea
 from tests.factories import make_account, make_call, make_idea, make_persona, make_token, now
+from tests.statements import statements_sent
 
 POST = gql(
     """mutation($input: PostCommentInput!) {
@@ -262,26 +263,16 @@ async def test_statement_count_does_not_grow_with_page_size(
                 parent_id=parent.id if parent and i % 3 else None, stance=Stance.FOR, now=now(),
             )  # fmt: skip
             parent = c
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(args[2])
-
-    query = THREAD
-    event.listen(live_db.engine.sync_engine, "before_cursor_execute", count)
-    try:
-        seen = []
-        for first in (5, 50):
-            statements.clear()
-            async with _client(live_app) as api:
+    seen = []
+    for first in (5, 50):
+        async with _client(live_app) as api:
+            with statements_sent(live_db) as statements:
                 result = await api.execute(
                     GraphQLRequest(
-                        gql(query),
+                        gql(THREAD),
                         variable_values={"idea": gid("Idea", w["idea"].id), "first": first},
                     )
                 )
-            assert len(result["comments"]["edges"]) == first
-            seen.append(len(statements))
-    finally:
-        event.remove(live_db.engine.sync_engine, "before_cursor_execute", count)
+        assert len(result["comments"]["edges"]) == first
+        seen.append(len(statements))
     assert seen[0] == seen[1], seen

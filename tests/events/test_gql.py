@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 import httpx
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from strawberry.relay import to_base64
 
@@ -20,6 +19,7 @@ from server.identity.models import Account
 from server.notifications.models import Notification
 from tests.events.helpers import call_with_organiser, make_event
 from tests.factories import make_account, make_idea, make_persona, make_token
+from tests.statements import statements_sent
 
 EVENT_QUERY = """
 query($slug: String!) { call(slug: $slug) { events {
@@ -307,18 +307,9 @@ async def test_no_n_plus_one(live_client: httpx.AsyncClient, live_db: Database) 
                 )
                 s.add(Solution(session_id=row.id, idea_id=idea.id, title=f"Solution {i}"))
 
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
     async def measure() -> int:
-        statements.clear()
-        sa_event.listen(live_db.engine.sync_engine, "before_cursor_execute", count)
-        try:
+        with statements_sent(live_db) as statements:
             result = await api(live_client, EVENT_QUERY, slug=slug)
-        finally:
-            sa_event.remove(live_db.engine.sync_engine, "before_cursor_execute", count)
         assert "errors" not in result, result
         return len(statements)
 

@@ -3,8 +3,6 @@ DataLoaders run on separate connections, as in production)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -12,7 +10,7 @@ import pytest
 from gql import Client, GraphQLRequest, gql
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXAsyncTransport
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from strawberry.relay import to_base64
 
 from server.db import Database
@@ -21,6 +19,7 @@ from server.ideas.models import Idea
 from server.identity.models import Account
 from tests.factories import make_account, make_call, make_persona, make_token, now
 from tests.ideas.helpers import closed_call
+from tests.statements import statements_sent
 
 IDEA_FIELDS = """
   id title tags area status publishedAt updatedAt version endorsementCount commentCount
@@ -241,20 +240,6 @@ async def test_drafts_and_hidden_ideas_stay_out_of_the_api(
             assert refused.value.errors[0]["extensions"]["code"] == "NOT_FOUND"
 
 
-@contextmanager
-def _counting(db: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-
-
 async def test_call_ideas_cost_the_same_queries_for_5_or_50(
     live_app: Any, live_db: Database
 ) -> None:
@@ -282,7 +267,7 @@ async def test_call_ideas_cost_the_same_queries_for_5_or_50(
         # Once first, so that caches filled on first use (signing keys) do not count.
         await session.execute(GraphQLRequest(query, variable_values={"slug": slug, "first": 1}))
         for first in (5, 50):
-            with _counting(live_db) as statements:
+            with statements_sent(live_db) as statements:
                 result = await session.execute(
                     GraphQLRequest(query, variable_values={"slug": slug, "first": first})
                 )

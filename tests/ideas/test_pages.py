@@ -4,12 +4,10 @@ idea, its history, endorsing and following; bad input shown next to its field.""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.comments import service as comments
@@ -22,6 +20,7 @@ from server.outcomes.models import OutcomeStatus
 from tests.factories import csrf_token, make_account, make_call, make_idea, make_persona, now
 from tests.factories import sign_in as sign_in_as
 from tests.ideas.helpers import closed_call
+from tests.statements import statements_sent
 
 
 async def _resident(client: httpx.AsyncClient, session: AsyncSession) -> tuple[int, int, str]:
@@ -273,21 +272,6 @@ async def test_call_page_links_to_ideas_with_author_and_counts(
     assert f'href="/calls/{call.slug}/ideas/new"' in html
 
 
-@contextmanager
-def _statements(db: Database) -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append(statement)
-
-    engine = db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield sent
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 async def test_pages_cost_the_same_statements_however_much_they_show(
     client: httpx.AsyncClient, session: AsyncSession, db: Database
 ) -> None:
@@ -305,7 +289,7 @@ async def test_pages_cost_the_same_statements_however_much_they_show(
         )
 
     async def sent(path: str, **headers: str) -> list[str]:
-        with _statements(db) as statements:
+        with statements_sent(db) as statements:
             response = await client.get(path, headers=headers)
         assert response.status_code == 200
         return statements

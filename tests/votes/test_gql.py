@@ -11,7 +11,6 @@ import pytest
 from gql import Client, GraphQLRequest, gql
 from gql.transport.exceptions import TransportQueryError
 from gql.transport.httpx import HTTPXAsyncTransport
-from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from strawberry import relay
 
@@ -22,6 +21,7 @@ from server.personas.models import Persona
 from server.votes import service
 from server.votes.models import Ballot, BallotKind, CastBallot
 from tests.factories import make_account, make_persona, make_token, now
+from tests.statements import statements_sent
 from tests.votes.factories import make_ballot, make_voting_call
 from tests.votes.test_pages import voter
 
@@ -373,21 +373,12 @@ async def test_statement_count_does_not_grow_with_ballots(vote_app: Any, live_db
         account, _ = await voter(s)
         token = await token_for(s, vote_app, account)
 
-    statements: list[str] = []
-
-    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        statements.append(statement)
-
     async def run(slug: str) -> int:
         async with client_for(vote_app, token) as session:
-            statements.clear()
-            sa_event.listen(live_db.engine.sync_engine, "before_cursor_execute", count)
-            try:
+            with statements_sent(live_db) as statements:
                 result = await session.execute(
                     GraphQLRequest(CALL_BALLOTS, variable_values={"slug": slug})
                 )
-            finally:
-                sa_event.remove(live_db.engine.sync_engine, "before_cursor_execute", count)
         assert result["call"]["ballots"]
         return len(statements)
 
