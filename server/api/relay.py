@@ -72,6 +72,20 @@ async def related(
     return node.from_row(row)
 
 
+async def related_or_none(
+    info: Info,
+    loader: Callable[[Database], DataLoader[int, Any]],
+    key: int | None,
+    node: type[RN],
+) -> RN | None:
+    """:func:`related` for a key that may be null, or a row the loader may not find (say, hidden
+    from the caller): None in either case."""
+    if key is None:
+        return None
+    row = await info.context.loaders.get(loader).load(key)
+    return node.from_row(row) if row is not None else None
+
+
 @strawberry.type(description="A page of results, with the total number of matches.")
 class CountedConnection(relay.Connection[relay.NodeType]):
     total_count: int = strawberry.field(description="How many items match, across all pages.")

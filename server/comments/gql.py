@@ -25,6 +25,7 @@ from server.api.relay import (
     RowNode,
     int_ids,
     paging,
+    related_or_none,
     to_connection,
 )
 from server.comments import loaders, service
@@ -104,15 +105,11 @@ class Comment(RowNode):
     async def author(self, info: Info) -> Persona | None:
         if self.deleted:
             return None
-        row = await info.context.loaders.get(persona_by_id).load(self.author_persona_id)
-        return Persona.from_row(row) if row is not None else None
+        return await related_or_none(info, persona_by_id, self.author_persona_id, Persona)
 
     @strawberry.field(description="The comment this replies to, if it is a reply.")
     async def parent(self, info: Info) -> Comment | None:
-        if self.parent_id is None:
-            return None
-        row = await info.context.loaders.get(loaders.comment_by_id).load(self.parent_id)
-        return Comment.from_row(row) if row is not None else None
+        return await related_or_none(info, loaders.comment_by_id, self.parent_id, Comment)
 
     @strawberry.field(description="How many direct replies it has (deleted ones included).")
     async def reply_count(self, info: Info) -> int:

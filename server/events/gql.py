@@ -8,7 +8,7 @@ from strawberry import relay
 
 from server.api.context import Info
 from server.api.payloads import UserError, attempt
-from server.api.relay import RowNode, related
+from server.api.relay import RowNode, related, related_or_none
 from server.errors import Forbidden, ValidationFailed
 from server.events import loaders, registrations, sessions
 from server.events import service as events
@@ -38,10 +38,7 @@ PersonaRef = Annotated["Persona", strawberry.lazy("server.personas.gql")]
 async def _idea(info: Info, idea_id: int | None) -> Idea | None:
     from server.ideas.gql import Idea
 
-    if idea_id is None:
-        return None
-    row = await info.context.loaders.get(loaders.idea_by_id).load(idea_id)
-    return Idea.from_row(row) if row is not None else None
+    return await related_or_none(info, loaders.idea_by_id, idea_id, Idea)
 
 
 @strawberry.type(description="A place where an event's sessions are held in parallel.")

@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 
 from server.api.context import Info
 from server.api.payloads import UserError, attempt
+from server.api.relay import related_or_none
 from server.calls.models import Call as CallRow
 from server.errors import Forbidden, NotFound, ValidationFailed
 from server.identity.models import Account, Role, TokenScope
@@ -71,10 +72,7 @@ class CastBallotPayload:
     @strawberry.field(description="The vote, when the ballot counted.")
     async def ballot(self, info: Info) -> Ballot | None:
         # Loaded only when asked for: casting itself reads no more of the vote than it needs.
-        if self.ballot_id is None:
-            return None
-        row = await info.context.loaders.get(loaders.ballot_by_id).load(self.ballot_id)
-        return Ballot.from_row(row) if row is not None else None
+        return await related_or_none(info, loaders.ballot_by_id, self.ballot_id, Ballot)
 
 
 @strawberry.type(description="The result of creating, opening, closing or publishing a vote.")

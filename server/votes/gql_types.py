@@ -14,7 +14,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from server.api.context import Info
-from server.api.relay import RowNode, related
+from server.api.relay import RowNode, related, related_or_none
 from server.calls import loaders as call_loaders
 from server.personas import loaders as persona_loaders
 from server.votes import loaders, results
@@ -70,10 +70,7 @@ class BallotOption(RowNode):
     async def idea(self, info: Info) -> IdeaRef | None:
         from server.ideas.gql import Idea
 
-        if self.idea_id is None:
-            return None
-        row = await info.context.loaders.get(loaders.visible_idea_by_id).load(self.idea_id)
-        return Idea.from_row(row) if row is not None else None
+        return await related_or_none(info, loaders.visible_idea_by_id, self.idea_id, Idea)
 
 
 @strawberry.type(description="A running count of one option during voting.")
@@ -133,10 +130,7 @@ class MyVote:
     async def persona(self, info: Info) -> PersonaRef | None:
         from server.personas.gql import Persona
 
-        if self.persona_id is None:
-            return None
-        row = await info.context.loaders.get(persona_loaders.persona_by_id).load(self.persona_id)
-        return Persona.from_row(row) if row is not None else None
+        return await related_or_none(info, persona_loaders.persona_by_id, self.persona_id, Persona)
 
 
 @strawberry.type(
